@@ -1,0 +1,355 @@
+package dispatch
+
+import (
+	"cmp"
+	"math"
+	"slices"
+
+	"commandd/geo"
+)
+
+// Assignment. For each incident short of units, candidates come ring by ring around the
+// scene, ranked by travel time, until every tier has enough of them that no farther unit
+// could be sooner (or the horizon is reached). Incidents that compete for the same
+// units are then solved together as one assignment problem: every missing unit of every
+// tier is a slot, and the cost of putting a unit in a slot is its lateness against the
+// tier's deadline, weighted by priority, plus its travel time to break ties. A unit on
+// its way to an incident is a candidate only for a higher-priority one.
+
+// Cost scale: a second of weighted lateness outweighs any difference in travel time.
+const (
+	latenessScale = 1000.0
+	pullCost      = 30 * latenessScale // pulling a committed unit must save half a minute
+	impossible    = 1e12
+	maxBatch      = 8 // incidents solved together
+)
+
+// candidate is a unit found around a scene, with its travel time there.
+type candidate struct {
+	unit int32
+	eta  float64
+}
+
+func byETA(a, b candidate) int {
+	if c := cmp.Compare(a.eta, b.eta); c != 0 {
+		return c
+	}
+	return cmp.Compare(a.unit, b.unit)
+}
+
+// slot is one missing unit of one tier.
+type slot struct {
+	inc       int32
+	tier      int
+	target    geo.Place
+	remaining float64 // seconds left before the tier's deadline (negative when past)
+	weight    float64
+}
+
+// scratch holds the planner's reusable buffers, so planning allocates little.
+type scratch struct {
+	perTier [][]candidate // ranked candidates of the incident being searched, by tier
+	cands   [][]candidate // by incident of the batch: every candidate found for it
+	slots   []slot
+	units   []int32
+	cost    []float64
+	stamp   []uint32 // per unit: stampGen when it was last added to units
+	batch   []int32
+	planned []uint32 // per incident: planGen when it was last planned
+
+	stampGen, planGen uint32
+
+	hu, hv, hminv []float64
+	hp, hway      []int
+	hused         []bool
+	hrow          []int
+}
+
+// planOpen plans incidents that lack units: the triggers, or every open incident when
+// triggers is nil. Each incident is solved together with its short neighbours.
+func (e *Engine) planOpen(triggers []int32) {
+	s := &e.scratch
+	var queue []int32
+	if triggers != nil {
+		queue = triggers
+	} else {
+		for _, i := range e.open {
+			if e.incs[i].short() {
+				queue = append(queue, i)
+			}
+		}
+		slices.SortFunc(queue, e.byUrgency)
+	}
+	s.planGen++
+	if s.planGen == 0 {
+		clear(s.planned)
+		s.planGen = 1
+	}
+	grow(&s.planned, len(e.incs))
+	for _, q := range queue {
+		if s.planned[q] == s.planGen || !e.incs[q].short() {
+			continue
+		}
+		e.solve(q)
+	}
+}
+
+// byUrgency orders incidents by priority, then by receipt, then by index.
+func (e *Engine) byUrgency(a, b int32) int {
+	ia, ib := e.incs[a], e.incs[b]
+	if c := cmp.Compare(ia.priority, ib.priority); c != 0 {
+		return c
+	}
+	if c := ia.received.Compare(ib.received); c != 0 {
+		return c
+	}
+	return cmp.Compare(a, b)
+}
+
+// solve plans incident q together with the short incidents near it.
+func (e *Engine) solve(q int32) {
+	s := &e.scratch
+	s.batch = append(s.batch[:0], q)
+	s.planned[q] = s.planGen
+	rings := e.gather(0, q)
+	// Short incidents whose searches overlap q's compete for the same units; the most
+	// urgent of them join its batch.
+	e.openIdx.Search(e.incs[q].scene.Cell, 2*rings+1, func(int) bool { return true }, func(j int32) {
+		if j != q && s.planned[j] != s.planGen && e.incs[j].short() {
+			s.batch = append(s.batch, j)
+		}
+	})
+	others := s.batch[1:]
+	slices.SortFunc(others, e.byUrgency)
+	s.batch = s.batch[:1+min(len(others), maxBatch-1)]
+	for _, j := range s.batch[1:] {
+		s.planned[j] = s.planGen
+	}
+	for n := 1; n < len(s.batch); n++ {
+		e.gather(n, s.batch[n])
+	}
+	e.buildSlots()
+	if len(s.slots) == 0 {
+		return
+	}
+	e.assignSlots()
+}
+
+// eligibleFor reports whether unit u may be sent to incident inc: free, or on its way
+// to a less urgent incident; never one an operator took off it.
+func (e *Engine) eligibleFor(inc *incident, ui int32, u *unit) bool {
+	if !u.free() && !(u.committed() && e.incs[u.inc].priority > inc.priority) {
+		return false
+	}
+	return !slices.Contains(inc.excluded, ui)
+}
+
+// gather searches around incident q (position n of the batch) for candidates, ring by
+// ring, until each short tier has enough that no farther unit could be sooner. It
+// returns the outermost ring searched.
+func (e *Engine) gather(n int, q int32) int {
+	s := &e.scratch
+	inc := e.incs[q]
+	for len(s.cands) <= n {
+		s.cands = append(s.cands, nil)
+	}
+	s.cands[n] = s.cands[n][:0]
+	for len(s.perTier) < len(inc.tiers) {
+		s.perTier = append(s.perTier, nil)
+	}
+	need := 0
+	for _, t := range inc.tiers {
+		need += max(0, t.Units-t.filled())
+	}
+	keep := need + 1 // per tier: enough for every slot of the incident, and one spare
+	for t := range inc.tiers {
+		s.perTier[t] = s.perTier[t][:0]
+	}
+	horizon := e.cfg.Horizon.Seconds()
+	spm := e.cfg.Model.SecondsPerMeterBound()
+	bound := e.placed.RingBound(inc.scene.Cell)
+	last := 0
+	more := func(k int) bool {
+		lb := bound(k) * spm
+		if lb > horizon {
+			return false
+		}
+		last = k
+		for t, tr := range inc.tiers {
+			if tr.filled() >= tr.Units {
+				continue
+			}
+			pt := s.perTier[t]
+			if len(pt) < keep || pt[len(pt)-1].eta > lb {
+				return true
+			}
+		}
+		return false
+	}
+	maxK := geo.RingsWithin(e.placed.Spacing(inc.scene.Cell), horizon/spm)
+	e.placed.Search(inc.scene.Cell, maxK, more, func(ui int32) {
+		u := e.units[ui]
+		if !e.eligibleFor(inc, ui, u) {
+			return
+		}
+		eta := e.cfg.Model.Seconds(u.mode, u.pos, inc.scene, e.now)
+		if eta > horizon {
+			return
+		}
+		c := candidate{unit: ui, eta: eta}
+		found := false
+		for t, tr := range inc.tiers {
+			if tr.filled() >= tr.Units || !tr.eligible(u.force, u.mode) {
+				continue
+			}
+			found = true
+			s.perTier[t] = insertRanked(s.perTier[t], c, keep)
+		}
+		if found {
+			s.cands[n] = append(s.cands[n], c)
+		}
+	})
+	// Keep only units ranked on some tier: they are the incident's candidates.
+	kept := s.cands[n][:0]
+	for _, c := range s.cands[n] {
+		for t := range inc.tiers {
+			if slices.ContainsFunc(s.perTier[t], func(x candidate) bool { return x.unit == c.unit }) {
+				kept = append(kept, c)
+				break
+			}
+		}
+	}
+	s.cands[n] = kept
+	return last
+}
+
+// insertRanked inserts c into list (sorted by ETA, then unit) and keeps at most n.
+func insertRanked(list []candidate, c candidate, n int) []candidate {
+	if len(list) == n && byETA(c, list[n-1]) >= 0 {
+		return list
+	}
+	at, _ := slices.BinarySearchFunc(list, c, byETA)
+	if len(list) < n {
+		list = append(list, candidate{})
+	}
+	copy(list[at+1:], list[at:len(list)-1])
+	list[at] = c
+	return list
+}
+
+// buildSlots lists every missing unit of every tier of the batch, and the union of
+// their candidates.
+func (e *Engine) buildSlots() {
+	s := &e.scratch
+	s.slots = s.slots[:0]
+	s.units = s.units[:0]
+	s.stampGen++
+	if s.stampGen == 0 {
+		clear(s.stamp)
+		s.stampGen = 1
+	}
+	grow(&s.stamp, len(e.units))
+	for n, i := range s.batch {
+		inc := e.incs[i]
+		elapsed := e.now.Sub(inc.received).Seconds()
+		w := priorityWeight(inc.priority)
+		for t, tr := range inc.tiers {
+			missing := tr.Units - tr.filled()
+			if missing <= 0 {
+				continue
+			}
+			targets := e.freePosts(tr, missing)
+			for m := 0; m < missing; m++ {
+				target := inc.scene
+				if targets != nil {
+					target = targets[m]
+				}
+				s.slots = append(s.slots, slot{inc: i, tier: t, target: target,
+					remaining: tr.Deadline.Seconds() - elapsed, weight: w})
+			}
+		}
+		for _, c := range s.cands[n] {
+			if s.stamp[c.unit] != s.stampGen {
+				s.stamp[c.unit] = s.stampGen
+				s.units = append(s.units, c.unit)
+			}
+		}
+	}
+	slices.Sort(s.units)
+}
+
+// freePosts returns the perimeter posts of a tier that no unit holds, or nil for a
+// scene tier.
+func (e *Engine) freePosts(tr *tier, missing int) []geo.Place {
+	if !tr.Perimeter || len(tr.posts) == 0 {
+		return nil
+	}
+	var free []geo.Place
+	for _, p := range tr.posts {
+		if !slices.ContainsFunc(tr.units, func(tu *tierUnit) bool { return tu.cleared.IsZero() && tu.target == p }) {
+			free = append(free, p)
+		}
+	}
+	for len(free) < missing {
+		free = append(free, tr.posts[len(free)%len(tr.posts)])
+	}
+	return free
+}
+
+// assignSlots solves the batch's assignment problem and sends (or recommends) units.
+func (e *Engine) assignSlots() {
+	s := &e.scratch
+	rows, units := len(s.slots), len(s.units)
+	cols := units + rows // one "leave it unfilled" column per slot
+	cost := grow(&s.cost, rows*cols)
+	horizon := e.cfg.Horizon.Seconds()
+	for r, sl := range s.slots {
+		inc := e.incs[sl.inc]
+		tr := inc.tiers[sl.tier]
+		row := cost[r*cols : (r+1)*cols]
+		for c, ui := range s.units {
+			u := e.units[ui]
+			if !tr.eligible(u.force, u.mode) || !e.eligibleFor(inc, ui, u) {
+				row[c] = impossible
+				continue
+			}
+			eta := e.cfg.Model.Seconds(u.mode, u.pos, sl.target, e.now)
+			if eta > horizon {
+				row[c] = impossible
+				continue
+			}
+			row[c] = sl.weight*latenessScale*math.Max(0, eta-sl.remaining) + eta
+			if u.inc >= 0 {
+				row[c] += pullCost
+			}
+		}
+		for c := units; c < cols; c++ {
+			row[c] = impossible
+		}
+		row[units+r] = sl.weight*latenessScale*(horizon+math.Max(0, -sl.remaining)) + 2*horizon + 1
+	}
+	choice := s.minCostAssignment(cost, rows, cols)
+	if e.cfg.Recommend {
+		for _, i := range s.batch {
+			for _, t := range e.incs[i].tiers {
+				t.recommended = t.recommended[:0]
+			}
+			e.touch(i)
+		}
+	}
+	for r, c := range choice {
+		if c >= units {
+			continue
+		}
+		sl, ui := s.slots[r], s.units[c]
+		u := e.units[ui]
+		eta := e.cfg.Model.Seconds(u.mode, u.pos, sl.target, e.now)
+		if !e.cfg.Recommend {
+			e.assign(sl.inc, ui, sl.tier, sl.target, eta, "")
+			continue
+		}
+		tr := e.incs[sl.inc].tiers[sl.tier]
+		tr.recommended = append(tr.recommended, &tierUnit{unit: ui, eta: eta, target: sl.target})
+		e.emit(Change{Kind: Recommended, Incident: e.incs[sl.inc].id, Unit: u.id, Tier: sl.tier + 1, ETA: eta})
+	}
+}

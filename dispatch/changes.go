@@ -1,0 +1,65 @@
+package dispatch
+
+import (
+	"time"
+
+	"commandd/geo"
+)
+
+// ChangeKind says what a Change is about.
+type ChangeKind uint8
+
+// The kinds of change.
+const (
+	UnitChanged     ChangeKind = iota // a unit moved or changed status
+	IncidentOpened                    // a new incident (read it with Engine.Incident)
+	IncidentUpdated                   // anything about an incident changed; once per Apply
+	IncidentClosed                    // an incident was closed
+	AlertAccepted                     // the answer to an alert: its incident, merged or not, repeated or not
+	Assigned                          // a unit was sent to an incident's tier
+	Recommended                       // a unit is recommended (recommend-and-confirm mode)
+	Released                          // a unit left an incident before arriving, or cleared after
+	Arrived                           // a unit reached the scene or its perimeter post
+	TierChanged                       // a tier clock changed state
+	CameraChanged                     // a camera was added or moved
+	CameraEvent                       // a camera event: attached to an incident, opened one, or neither
+	CoverageChanged                   // coverage of Cells changed (read it with Engine.Coverage)
+	Rejected                          // the event referred to something unknown or was not allowed
+)
+
+var changeKindNames = names[ChangeKind]{"change", []string{
+	"unit", "incident_opened", "incident", "incident_closed", "alert_accepted", "assignment",
+	"recommendation", "released", "arrived", "tier", "camera", "camera_event", "coverage", "rejected"}}
+
+func (k ChangeKind) String() string               { return changeKindNames.str(k) }
+func (k ChangeKind) MarshalText() ([]byte, error) { return []byte(k.String()), nil }
+func (k *ChangeKind) UnmarshalText(b []byte) error {
+	v, err := changeKindNames.parse(string(b))
+	*k = v
+	return err
+}
+
+// Change is one consequence of an event. It is a flat value so the hot path (a fix
+// moving a unit) builds it without allocating; which fields are set depends on Kind.
+type Change struct {
+	Kind      ChangeKind `json:"kind"`
+	T         time.Time  `json:"t"`
+	Unit      string     `json:"unit,omitempty"`
+	Incident  string     `json:"incident,omitempty"`
+	Alert     string     `json:"alert,omitempty"`
+	Camera    string     `json:"camera,omitempty"`
+	Event     string     `json:"event,omitempty"`
+	Tier      int        `json:"tier,omitempty"`
+	ETA       float64    `json:"eta_s,omitempty"`
+	State     TierState  `json:"state,omitempty"`
+	Status    Status     `json:"status,omitempty"`
+	Lat       float64    `json:"lat,omitempty"`
+	Lng       float64    `json:"lng,omitempty"`
+	Cell      geo.Cell   `json:"cell,omitempty"`
+	Heading   float64    `json:"heading,omitempty"`
+	Speed     float64    `json:"speed,omitempty"`
+	Duplicate bool       `json:"duplicate,omitempty"`
+	Repeat    bool       `json:"repeat,omitempty"`
+	Reason    string     `json:"reason,omitempty"`
+	Cells     []geo.Cell `json:"cells,omitempty"`
+}

@@ -1,0 +1,260 @@
+package dispatch
+
+import (
+	"fmt"
+	"time"
+
+	"commandd/geo"
+)
+
+// Config shapes an engine. The zero value of every field means its default.
+type Config struct {
+	// Plans choose the response plan by category and priority; the first match wins.
+	// Empty: DefaultPlanRules.
+	Plans []PlanRule `json:"plans,omitempty"`
+	// Zones override plan deadlines by place; the first zone holding the scene wins.
+	Zones []Zone `json:"zones,omitempty"`
+	// District is the set of cells whose coverage the engine keeps.
+	District []geo.Cell `json:"district,omitempty"`
+	// Recommend turns automatic assignment into recommend-and-confirm: the planner only
+	// recommends, and operators confirm with Assign.
+	Recommend bool `json:"recommend,omitempty"`
+	// ArrivalRadius is how close (m) a fix must be to the scene or post to count as
+	// arrival. Default 100.
+	ArrivalRadius float64 `json:"arrival_radius_m,omitempty"`
+	// DupRadius and DupWindow: alerts this close in space (m) and time to an open
+	// incident's latest alert, with compatible categories, join it. Default 300 m, 10 min.
+	DupRadius float64       `json:"dup_radius_m,omitempty"`
+	DupWindow time.Duration `json:"dup_window,omitempty"`
+	// CameraRing and CameraWindow: camera events within this many H3 rings and this
+	// long after an open incident's latest activity attach to it. Default 2, 10 min.
+	CameraRing   int           `json:"camera_ring,omitempty"`
+	CameraWindow time.Duration `json:"camera_window,omitempty"`
+	// CameraOpenConfidence is the confidence from which a strong camera event (fight,
+	// fire, face or plate match) opens an incident by itself. Default 0.8.
+	CameraOpenConfidence float64 `json:"camera_open_confidence,omitempty"`
+	// Horizon is how far (s of travel) the planner looks for units when no unit can
+	// make a deadline: such a tier still gets the soonest unit, late. Default 900 s.
+	Horizon time.Duration `json:"horizon,omitempty"`
+	// ReplanEvery is how often ticks plan again for incidents still short of units.
+	// Default 5 s.
+	ReplanEvery time.Duration `json:"replan_every,omitempty"`
+	// Model is the travel-time model. Default geo.DefaultSpeedModel().
+	Model geo.TravelModel `json:"-"`
+}
+
+func (c Config) withDefaults() Config {
+	if len(c.Plans) == 0 {
+		c.Plans = DefaultPlanRules()
+	}
+	if c.ArrivalRadius == 0 {
+		c.ArrivalRadius = 100
+	}
+	if c.DupRadius == 0 {
+		c.DupRadius = 300
+	}
+	if c.DupWindow == 0 {
+		c.DupWindow = 10 * time.Minute
+	}
+	if c.CameraRing == 0 {
+		c.CameraRing = 2
+	}
+	if c.CameraWindow == 0 {
+		c.CameraWindow = 10 * time.Minute
+	}
+	if c.CameraOpenConfidence == 0 {
+		c.CameraOpenConfidence = 0.8
+	}
+	if c.Horizon == 0 {
+		c.Horizon = 900 * time.Second
+	}
+	if c.ReplanEvery == 0 {
+		c.ReplanEvery = 5 * time.Second
+	}
+	if c.Model == nil {
+		c.Model = geo.DefaultSpeedModel()
+	}
+	c.Zones = append([]Zone(nil), c.Zones...)
+	for i := range c.Zones {
+		c.Zones[i].set = geo.NewCellSet(c.Zones[i].Cells)
+	}
+	return c
+}
+
+// Engine is the dispatch state machine. It is not safe for concurrent use: one
+// goroutine applies the log in order.
+type Engine struct {
+	cfg Config
+	now time.Time
+
+	units   []*unit
+	unitIDs map[string]int32
+	placed  *geo.Index // units with a position, by cell
+
+	incs     []*incident
+	incIDs   map[string]int32
+	open     []int32    // open incidents, ascending
+	openIdx  *geo.Index // open incidents by scene cell
+	alerts   map[string]alertRef
+	cameras  []*camera
+	camIDs   map[string]int32
+	camSeen  map[string]string // camera event id → incident id ("" for none)
+	camOrder []string          // camera event ids, oldest first, to bound camSeen
+
+	coverage   *geo.Coverage
+	covTiers   []Tier // the default plan's tiers: coverage layer l is tier l+1
+	lastReplan time.Time
+	replan     bool // a unit freed up or an incident lacks units: plan at the end of Apply
+
+	scratch scratch
+	out     []Change
+	touched []int32 // incidents changed during this Apply, in order of first change
+	cellBuf []geo.Cell
+}
+
+type alertRef struct {
+	inc int32
+	dup bool
+}
+
+// maxCameraEventsRemembered bounds how many camera event ids are kept for idempotency.
+const maxCameraEventsRemembered = 100000
+
+// New returns an empty engine.
+func New(cfg Config) *Engine {
+	cfg = cfg.withDefaults()
+	e := &Engine{
+		cfg:     cfg,
+		unitIDs: make(map[string]int32),
+		placed:  geo.NewIndex(),
+		incIDs:  make(map[string]int32),
+		openIdx: geo.NewIndex(),
+		alerts:  make(map[string]alertRef),
+		camIDs:  make(map[string]int32),
+		camSeen: make(map[string]string),
+	}
+	e.covTiers = DefaultPlan().Tiers
+	for _, r := range cfg.Plans {
+		if r.Category == nil && r.Priority == 0 {
+			e.covTiers = r.Plan.Tiers
+			break
+		}
+	}
+	horizon := 0.0
+	for _, t := range e.covTiers {
+		horizon = max(horizon, t.Deadline.Seconds())
+	}
+	e.coverage = geo.NewCoverage(cfg.District, len(e.covTiers), cfg.Model, horizon)
+	return e
+}
+
+// Now is the engine's clock: the latest time of the events it has applied.
+func (e *Engine) Now() time.Time { return e.now }
+
+// Config returns the engine's configuration with defaults filled in.
+func (e *Engine) Config() Config { return e.cfg }
+
+// Apply applies one event and returns what changed. The returned slice and any slices
+// inside it belong to the engine and are valid until the next Apply.
+func (e *Engine) Apply(ev Event) []Change {
+	e.out = e.out[:0]
+	if t := ev.Time(); t.After(e.now) {
+		e.now = t
+	}
+	switch ev := ev.(type) {
+	case *Fix:
+		e.applyFix(ev)
+	case *UnitUpserted:
+		e.upsertUnit(ev)
+	case *AlertReceived:
+		e.receiveAlert(ev)
+	case *CameraUpserted:
+		e.upsertCamera(ev)
+	case *CameraEventReceived:
+		e.receiveCameraEvent(ev)
+	case *Assign:
+		e.assignCommand(ev)
+	case *Release:
+		e.releaseCommand(ev)
+	case *SetStatus:
+		e.statusCommand(ev)
+	case *Close:
+		e.closeCommand(ev)
+	case *Tick:
+		e.tick()
+	default:
+		e.reject(fmt.Sprintf("unknown event %T", ev))
+	}
+	if e.replan {
+		e.replan = false
+		e.planOpen(nil)
+	}
+	if len(e.touched) > 0 {
+		e.flushTouched()
+	}
+	return e.out
+}
+
+func (e *Engine) emit(c Change) {
+	if c.T.IsZero() {
+		c.T = e.now
+	}
+	e.out = append(e.out, c)
+}
+
+func (e *Engine) reject(reason string) {
+	e.emit(Change{Kind: Rejected, Reason: reason})
+}
+
+// touch records that incident i changed, so one IncidentUpdated goes out for it at the
+// end of Apply.
+func (e *Engine) touch(i int32) {
+	inc := e.incs[i]
+	if !inc.touched {
+		inc.touched = true
+		e.touched = append(e.touched, i)
+	}
+}
+
+func (e *Engine) flushTouched() {
+	for _, i := range e.touched {
+		inc := e.incs[i]
+		e.evaluate(i)
+		inc.touched = false
+		e.emit(Change{Kind: IncidentUpdated, Incident: inc.id})
+	}
+	e.touched = e.touched[:0]
+}
+
+func (e *Engine) tick() {
+	for _, i := range e.open {
+		if e.evaluate(i) {
+			e.touch(i)
+		}
+	}
+	if !e.lastReplan.IsZero() && e.now.Sub(e.lastReplan) < e.cfg.ReplanEvery {
+		e.flushCoverage()
+		return
+	}
+	e.lastReplan = e.now
+	for _, i := range e.open {
+		if e.incs[i].short() {
+			e.replan = true
+			break
+		}
+	}
+	e.flushCoverage()
+}
+
+func (e *Engine) flushCoverage() {
+	changed := e.coverage.Flush(e.now)
+	if len(changed) == 0 {
+		return
+	}
+	cells := e.coverage.Cells()
+	e.cellBuf = e.cellBuf[:0]
+	for _, i := range changed {
+		e.cellBuf = append(e.cellBuf, cells[i])
+	}
+	e.emit(Change{Kind: CoverageChanged, Cells: e.cellBuf})
+}

@@ -1,0 +1,117 @@
+package dispatch
+
+import (
+	"slices"
+	"time"
+
+	"commandd/geo"
+)
+
+// The 1-3-5 rule. A response plan is a list of tiers, each with a deadline counted
+// from the first alert's receipt, the forces (and modes) eligible, how many units, and
+// whether they go to the scene or spread around its perimeter. Plans are chosen per
+// category and priority; zones (key sites, the centre, the outskirts) override the
+// deadlines of the plan by place.
+
+// Tier is one circle of a response plan.
+type Tier struct {
+	Deadline  time.Duration `json:"deadline"`
+	Forces    []Force       `json:"forces,omitempty"` // empty: any force
+	Modes     []geo.Mode    `json:"modes,omitempty"`  // empty: any mode
+	Units     int           `json:"units"`
+	Perimeter bool          `json:"perimeter,omitempty"`
+}
+
+// Plan is an ordered list of tiers.
+type Plan struct {
+	Name  string `json:"name"`
+	Tiers []Tier `json:"tiers"`
+}
+
+// PlanRule picks a plan for incidents of a category and/or priority; zero fields match
+// anything. The first matching rule wins.
+type PlanRule struct {
+	Category *Category `json:"category,omitempty"`
+	Priority int       `json:"priority,omitempty"`
+	Plan     Plan      `json:"plan"`
+}
+
+// Zone is a set of cells whose incidents get other deadlines, tier by tier (a zero
+// deadline keeps the plan's). The first zone holding the scene wins, so list key sites
+// before the centre.
+type Zone struct {
+	Name      string          `json:"name"`
+	Kind      string          `json:"kind"` // key_site, center, outskirts, …
+	Cells     []geo.Cell      `json:"cells"`
+	Deadlines []time.Duration `json:"deadlines"`
+	set       geo.CellSet
+}
+
+// DefaultPlan is the plan of domain.md: the nearest unit of any force on scene within
+// 60 s; a police car or motorbike on scene within 180 s; two further police or patrol
+// units around the scene within 300 s.
+func DefaultPlan() Plan {
+	return Plan{Name: "1-3-5", Tiers: []Tier{
+		{Deadline: 60 * time.Second, Units: 1},
+		{Deadline: 180 * time.Second, Forces: []Force{Police}, Modes: []geo.Mode{geo.Car, geo.Motorbike}, Units: 1},
+		{Deadline: 300 * time.Second, Forces: []Force{Police, Patrol}, Units: 2, Perimeter: true},
+	}}
+}
+
+// DefaultPlanRules returns the default plan, with four perimeter units for priority 1
+// (life at risk).
+func DefaultPlanRules() []PlanRule {
+	p1 := DefaultPlan()
+	p1.Name = "1-3-5 priority 1"
+	p1.Tiers = slices.Clone(p1.Tiers)
+	p1.Tiers[2].Units = 4
+	return []PlanRule{{Priority: 1, Plan: p1}, {Plan: DefaultPlan()}}
+}
+
+// planFor resolves the plan of an incident: the first matching rule, with the deadlines
+// of the first zone holding the scene.
+func (e *Engine) planFor(cat Category, prio int, cell geo.Cell) ([]Tier, string) {
+	plan := DefaultPlan()
+	for _, r := range e.cfg.Plans {
+		if (r.Category == nil || *r.Category == cat) && (r.Priority == 0 || r.Priority == prio) {
+			plan = r.Plan
+			break
+		}
+	}
+	tiers := slices.Clone(plan.Tiers)
+	zone := ""
+	for i := range e.cfg.Zones {
+		z := &e.cfg.Zones[i]
+		if !z.set.Has(cell) {
+			continue
+		}
+		zone = z.Name
+		for t := range tiers {
+			if t < len(z.Deadlines) && z.Deadlines[t] > 0 {
+				tiers[t].Deadline = z.Deadlines[t]
+			}
+		}
+		break
+	}
+	return tiers, zone
+}
+
+// eligible reports whether a unit of force f and mode m may fill tier t.
+func (t *Tier) eligible(f Force, m geo.Mode) bool {
+	return (len(t.Forces) == 0 || slices.Contains(t.Forces, f)) &&
+		(len(t.Modes) == 0 || slices.Contains(t.Modes, m))
+}
+
+// priorityWeight is how much a second of lateness counts, by priority (1 most urgent).
+func priorityWeight(p int) float64 {
+	switch p {
+	case 1:
+		return 8
+	case 2:
+		return 4
+	case 3:
+		return 2
+	default:
+		return 1
+	}
+}

@@ -1,0 +1,202 @@
+package dispatch
+
+import (
+	"time"
+
+	"commandd/geo"
+)
+
+type unit struct {
+	id       string
+	callsign string
+	force    Force
+	mode     geo.Mode
+	status   Status
+	pos      geo.Place // zero Cell: no fix yet
+	fixT     time.Time
+	heading  float64
+	speed    float64
+
+	// The current assignment: incident index (-1: none), tier index, where to go.
+	inc    int32
+	tier   int
+	target geo.Place
+}
+
+func (u *unit) placed() bool { return u.pos.Cell != 0 }
+
+// free reports whether the planner may send the unit anywhere.
+func (u *unit) free() bool { return u.status == Available && u.inc < 0 && u.placed() }
+
+// committed reports whether the unit is on its way to an incident, so that only a
+// higher-priority incident may pull it.
+func (u *unit) committed() bool {
+	return u.inc >= 0 && (u.status == Dispatched || u.status == Enroute) && u.placed()
+}
+
+// UnitView is a unit as readers see it.
+type UnitView struct {
+	ID       string    `json:"id"`
+	Callsign string    `json:"callsign,omitempty"`
+	Force    Force     `json:"force"`
+	Mode     geo.Mode  `json:"mode"`
+	Status   Status    `json:"status"`
+	Lat      float64   `json:"lat"`
+	Lng      float64   `json:"lng"`
+	Cell     geo.Cell  `json:"cell,omitempty"`
+	Heading  float64   `json:"heading"`
+	Speed    float64   `json:"speed"`
+	T        time.Time `json:"t,omitzero"`
+	Incident string    `json:"incident,omitempty"`
+	Tier     int       `json:"tier,omitempty"`
+}
+
+func (e *Engine) unitView(u *unit) UnitView {
+	v := UnitView{ID: u.id, Callsign: u.callsign, Force: u.force, Mode: u.mode, Status: u.status,
+		Lat: u.pos.Lat, Lng: u.pos.Lng, Cell: u.pos.Cell, Heading: u.heading, Speed: u.speed, T: u.fixT}
+	if u.inc >= 0 {
+		v.Incident = e.incs[u.inc].id
+		v.Tier = u.tier + 1
+	}
+	return v
+}
+
+// Unit returns the unit with id.
+func (e *Engine) Unit(id string) (UnitView, bool) {
+	i, ok := e.unitIDs[id]
+	if !ok {
+		return UnitView{}, false
+	}
+	return e.unitView(e.units[i]), true
+}
+
+// Units returns every unit, in the order they joined the roster.
+func (e *Engine) Units() []UnitView {
+	out := make([]UnitView, len(e.units))
+	for i, u := range e.units {
+		out[i] = e.unitView(u)
+	}
+	return out
+}
+
+func (e *Engine) unitChanged(u *unit) {
+	e.emit(Change{Kind: UnitChanged, Unit: u.id, Status: u.status, Lat: u.pos.Lat, Lng: u.pos.Lng,
+		Cell: u.pos.Cell, Heading: u.heading, Speed: u.speed, T: u.fixT})
+}
+
+func (e *Engine) upsertUnit(ev *UnitUpserted) {
+	i, ok := e.unitIDs[ev.ID]
+	if !ok {
+		i = int32(len(e.units))
+		e.units = append(e.units, &unit{id: ev.ID, inc: -1, status: ev.Status})
+		e.unitIDs[ev.ID] = i
+	}
+	u := e.units[i]
+	u.callsign, u.force, u.mode = ev.Callsign, ev.Force, ev.Mode
+	if ok && ev.Status != u.status {
+		e.setStatus(i, ev.Status, "", ev.By)
+	}
+	e.updateCoverage(i)
+	e.unitChanged(u)
+	if u.free() {
+		e.replan = true
+	}
+}
+
+// applyFix is the hot path: thousands of fixes a second, nothing allocated, the unit
+// re-indexed only when it leaves its cell.
+func (e *Engine) applyFix(f *Fix) {
+	i, ok := e.unitIDs[f.Unit]
+	if !ok {
+		e.reject("unknown unit " + f.Unit)
+		return
+	}
+	u := e.units[i]
+	cell := f.Cell
+	if cell == 0 {
+		c, err := geo.CellOf(geo.Point{Lat: f.Lat, Lng: f.Lng}, geo.DefaultRes)
+		if err != nil {
+			e.reject(err.Error())
+			return
+		}
+		cell = c
+	}
+	if !f.T.After(u.fixT) && u.placed() {
+		// Out of order: history keeps it, but a unit never moves backwards in time.
+		return
+	}
+	first := !u.placed()
+	u.pos = geo.Place{Point: geo.Point{Lat: f.Lat, Lng: f.Lng}, Cell: cell}
+	u.fixT, u.heading, u.speed = f.T, f.Heading, f.Speed
+	if e.placed.Set(i, cell) {
+		e.updateCoverage(i)
+	}
+	e.unitChanged(u)
+	if u.inc >= 0 && u.status != OnScene && geo.FastDistance(u.pos.Point, u.target.Point) <= e.cfg.ArrivalRadius {
+		e.arrive(i, f.T, "")
+	}
+	if first && u.free() {
+		e.replan = true
+	}
+}
+
+// updateCoverage tells coverage where unit i stands and which tiers it can serve now.
+func (e *Engine) updateCoverage(i int32) {
+	u := e.units[i]
+	var mask uint32
+	if u.free() {
+		for l := range e.covTiers {
+			if e.covTiers[l].eligible(u.force, u.mode) {
+				mask |= 1 << l
+			}
+		}
+	}
+	e.coverage.Update(i, u.pos.Cell, u.mode, mask)
+}
+
+// setStatus changes a unit's status and does what the new status implies for its
+// assignment: onscene is an arrival; available, busy and offduty end it.
+func (e *Engine) setStatus(i int32, s Status, incident string, by string) {
+	u := e.units[i]
+	switch s {
+	case OnScene:
+		if u.inc < 0 && incident != "" {
+			// A unit that comes upon an incident attaches itself to it.
+			j, ok := e.incIDs[incident]
+			if !ok || e.incs[j].closed {
+				e.reject("unknown or closed incident " + incident)
+				return
+			}
+			e.assign(j, i, e.firstTierFor(j, i), geo.Place{}, 0, by)
+		}
+		if u.inc >= 0 {
+			e.arrive(i, e.now, by)
+			return
+		}
+	case Available, Busy, OffDuty:
+		if u.inc >= 0 {
+			e.unassign(i, "status "+s.String(), by)
+		}
+		if s == Available {
+			e.replan = true
+		}
+	}
+	if u.status != s {
+		u.status = s
+		e.updateCoverage(i)
+	}
+}
+
+func (e *Engine) statusCommand(ev *SetStatus) {
+	i, ok := e.unitIDs[ev.Unit]
+	if !ok {
+		e.reject("unknown unit " + ev.Unit)
+		return
+	}
+	u := e.units[i]
+	if u.inc >= 0 {
+		e.logTimeline(u.inc, "status "+ev.Status.String()+" "+u.id, ev.By)
+	}
+	e.setStatus(i, ev.Status, ev.Incident, ev.By)
+	e.unitChanged(u)
+}
