@@ -44,6 +44,7 @@ type slot struct {
 	target    geo.Place
 	remaining float64 // seconds left before the tier's deadline (negative when past)
 	weight    float64
+	rank      int // tiers after this one in the incident's plan
 }
 
 // scratch holds the planner's reusable buffers, so planning allocates little.
@@ -252,8 +253,10 @@ func (e *Engine) buildSlots() {
 	for n, i := range s.batch {
 		inc := e.incs[i]
 		elapsed := e.now.Sub(inc.received).Seconds()
-		w := priorityWeight(inc.priority)
 		for t, tr := range inc.tiers {
+			// Earlier tiers weigh more: the first unit on scene matters most, and a
+			// perimeter second.
+			w := priorityWeight(inc.priority) * float64(len(inc.tiers)-t)
 			missing := tr.Units - tr.filled()
 			if missing <= 0 {
 				continue
@@ -265,7 +268,7 @@ func (e *Engine) buildSlots() {
 					target = targets[m]
 				}
 				s.slots = append(s.slots, slot{inc: i, tier: t, target: target,
-					remaining: tr.Deadline.Seconds() - elapsed, weight: w})
+					remaining: tr.Deadline.Seconds() - elapsed, weight: w, rank: len(inc.tiers) - 1 - t})
 			}
 		}
 		for _, c := range s.cands[n] {
@@ -318,7 +321,9 @@ func (e *Engine) assignSlots() {
 				row[c] = impossible
 				continue
 			}
-			row[c] = sl.weight*latenessScale*math.Max(0, eta-sl.remaining) + eta
+			// Travel time weighs a little more on earlier tiers, so among units that are
+			// all on time (or all late alike) the soonest fills the first tier.
+			row[c] = sl.weight*latenessScale*math.Max(0, eta-sl.remaining) + eta*(1+0.01*float64(sl.rank))
 			if u.inc >= 0 {
 				row[c] += pullCost
 			}
@@ -326,7 +331,8 @@ func (e *Engine) assignSlots() {
 		for c := units; c < cols; c++ {
 			row[c] = impossible
 		}
-		row[units+r] = sl.weight*latenessScale*(horizon+math.Max(0, -sl.remaining)) + 2*horizon + 1
+		// An unfilled slot costs as much as a unit arriving at the horizon, and more.
+		row[units+r] = sl.weight*latenessScale*math.Max(0, horizon-sl.remaining) + 2*horizon
 	}
 	choice := s.minCostAssignment(cost, rows, cols)
 	if e.cfg.Recommend {
@@ -350,6 +356,6 @@ func (e *Engine) assignSlots() {
 		}
 		tr := e.incs[sl.inc].tiers[sl.tier]
 		tr.recommended = append(tr.recommended, &tierUnit{unit: ui, eta: eta, target: sl.target})
-		e.emit(Change{Kind: Recommended, Incident: e.incs[sl.inc].id, Unit: u.id, Tier: sl.tier + 1, ETA: eta})
+		e.emit(Change{Kind: Recommended, Incident: e.incs[sl.inc].id, Unit: u.id, Tier: sl.tier + 1, ETA: roundETA(eta)})
 	}
 }

@@ -78,5 +78,5 @@ func (e *Engine) canMake(tu *tierUnit, due time.Time) bool {
 		since = e.now.Sub(from)
 	}
 	left := math.Max(0, eta-since.Seconds())
-	return !e.now.Add(time.Duration(left * float64(time.Second))).After(due)
+	return !e.now.Add(etaSeconds(left)).After(due)
 }

@@ -169,14 +169,14 @@ func newEvent(kind string) (Event, error) {
 	return nil, fmt.Errorf("unknown event type %q", kind)
 }
 
-// MarshalEvent encodes an event as JSON with its wire type in a "type" field: the form
+// MarshalEvent encodes an event as JSON with its wire type in a "kind" field: the form
 // events take in the log and in fixture scripts.
 func MarshalEvent(ev Event) ([]byte, error) {
 	body, err := json.Marshal(ev)
 	if err != nil {
 		return nil, fmt.Errorf("encode %s event: %w", ev.Kind(), err)
 	}
-	head := `{"type":"` + ev.Kind() + `"`
+	head := `{"kind":"` + ev.Kind() + `"`
 	if len(body) > 2 {
 		head += ","
 	}
@@ -186,17 +186,17 @@ func MarshalEvent(ev Event) ([]byte, error) {
 // UnmarshalEvent decodes an event written by MarshalEvent.
 func UnmarshalEvent(b []byte) (Event, error) {
 	var head struct {
-		Type string `json:"type"`
+		Kind string `json:"kind"`
 	}
 	if err := json.Unmarshal(b, &head); err != nil {
 		return nil, fmt.Errorf("decode event: %w", err)
 	}
-	ev, err := newEvent(head.Type)
+	ev, err := newEvent(head.Kind)
 	if err != nil {
 		return nil, err
 	}
 	if err := json.Unmarshal(b, ev); err != nil {
-		return nil, fmt.Errorf("decode %s event: %w", head.Type, err)
+		return nil, fmt.Errorf("decode %s event: %w", head.Kind, err)
 	}
 	return ev, nil
 }

@@ -148,7 +148,7 @@ type IncidentView struct {
 func (e *Engine) tierUnitViews(tus []*tierUnit) []TierUnitView {
 	out := make([]TierUnitView, 0, len(tus))
 	for _, tu := range tus {
-		out = append(out, TierUnitView{Unit: e.units[tu.unit].id, ETA: tu.eta, Assigned: tu.assigned,
+		out = append(out, TierUnitView{Unit: e.units[tu.unit].id, ETA: roundETA(tu.eta), Assigned: tu.assigned,
 			Arrived: tu.arrived, Cleared: tu.cleared, Lat: tu.target.Lat, Lng: tu.target.Lng})
 	}
 	return out
@@ -285,10 +285,13 @@ func (e *Engine) assign(i, ui int32, t int, target geo.Place, eta float64, by st
 	tu := &tierUnit{unit: ui, eta: eta, assigned: e.now, target: target}
 	tr.units = append(tr.units, tu)
 	tr.recommended = slices.DeleteFunc(tr.recommended, func(r *tierUnit) bool { return r.unit == ui })
+	if tr.filled() >= tr.Units {
+		tr.recommended = nil
+	}
 	u.inc, u.tier, u.target = i, t, target
 	u.status = Dispatched
 	e.updateCoverage(ui)
-	e.emit(Change{Kind: Assigned, Incident: inc.id, Unit: u.id, Tier: t + 1, ETA: eta})
+	e.emit(Change{Kind: Assigned, Incident: inc.id, Unit: u.id, Tier: t + 1, ETA: roundETA(eta)})
 	e.unitChanged(u)
 	e.logTimeline(i, fmt.Sprintf("assigned %s to tier %d, eta %.0f s", u.id, t+1, eta), by)
 }
