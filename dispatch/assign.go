@@ -114,12 +114,22 @@ func (e *Engine) solve(q int32) {
 	s.planned[q] = s.planGen
 	rings := e.gather(0, q)
 	// Short incidents whose searches overlap q's compete for the same units; the most
-	// urgent of them join its batch.
-	e.openIdx.Search(e.incs[q].scene.Cell, 2*rings+1, func(int) bool { return true }, func(j int32) {
-		if j != q && s.planned[j] != s.planGen && e.incs[j].short() {
+	// urgent of them join its batch. Incidents changed during this Apply may not be on
+	// the short list yet, so they are looked at too.
+	reach := 2 * float64(rings+1) * e.placed.Spacing(e.incs[q].scene.Cell)
+	consider := func(j int32) {
+		inc := e.incs[j]
+		if j != q && s.planned[j] != s.planGen && inc.short() &&
+			geo.FastDistance(inc.scene.Point, e.incs[q].scene.Point) <= reach && !slices.Contains(s.batch, j) {
 			s.batch = append(s.batch, j)
 		}
-	})
+	}
+	for _, j := range e.shortList {
+		consider(j)
+	}
+	for _, j := range e.touched {
+		consider(j)
+	}
 	others := s.batch[1:]
 	slices.SortFunc(others, e.byUrgency)
 	s.batch = s.batch[:1+min(len(others), maxBatch-1)]

@@ -2,6 +2,7 @@ package dispatch
 
 import (
 	"fmt"
+	"slices"
 	"time"
 
 	"commandd/geo"
@@ -109,7 +110,10 @@ type Engine struct {
 	scratch scratch
 	out     []Change
 	touched []int32 // incidents changed during this Apply, in order of first change
-	cellBuf []geo.Cell
+	// shortList holds the open incidents that lacked units at the end of the last
+	// Apply, in no particular order; planning looks for competing incidents there.
+	shortList []int32
+	cellBuf   []geo.Cell
 }
 
 type alertRef struct {
@@ -221,6 +225,14 @@ func (e *Engine) flushTouched() {
 		inc := e.incs[i]
 		e.evaluate(i)
 		inc.touched = false
+		if short := inc.short(); short != inc.onShortList {
+			inc.onShortList = short
+			if short {
+				e.shortList = append(e.shortList, i)
+			} else {
+				e.shortList = slices.DeleteFunc(e.shortList, func(x int32) bool { return x == i })
+			}
+		}
 		e.emit(Change{Kind: IncidentUpdated, Incident: inc.id})
 	}
 	e.touched = e.touched[:0]

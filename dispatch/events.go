@@ -35,7 +35,7 @@ type Fix struct {
 	T        time.Time `json:"t"`
 	Lat      float64   `json:"lat"`
 	Lng      float64   `json:"lng"`
-	Cell     geo.Cell  `json:"cell"`
+	Cell     geo.Cell  `json:"cell,omitempty"`
 	Speed    float64   `json:"speed,omitempty"`    // m/s
 	Heading  float64   `json:"heading,omitempty"`  // degrees
 	Accuracy float64   `json:"accuracy,omitempty"` // metres
@@ -48,7 +48,7 @@ type AlertReceived struct {
 	T        time.Time `json:"t"`
 	Lat      float64   `json:"lat"`
 	Lng      float64   `json:"lng"`
-	Cell     geo.Cell  `json:"cell"`
+	Cell     geo.Cell  `json:"cell,omitempty"`
 	Address  string    `json:"address,omitempty"`
 	Category Category  `json:"category"`
 	Priority int       `json:"priority"`
@@ -63,7 +63,7 @@ type CameraUpserted struct {
 	Name    string    `json:"name,omitempty"`
 	Lat     float64   `json:"lat"`
 	Lng     float64   `json:"lng"`
-	Cell    geo.Cell  `json:"cell"`
+	Cell    geo.Cell  `json:"cell,omitempty"`
 	Heading float64   `json:"heading,omitempty"`
 }
 

@@ -26,6 +26,7 @@ type incident struct {
 	excluded    []int32 // units an operator released: never sent here again
 	timeline    []TimelineEntry
 	touched     bool
+	onShortList bool
 }
 
 type tier struct {

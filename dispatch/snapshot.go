@@ -179,6 +179,10 @@ func Restore(cfg Config, snapshot []byte) (*Engine, error) {
 		if !inc.closed {
 			e.open = append(e.open, int32(n))
 			e.openIdx.Set(int32(n), inc.scene.Cell)
+			if inc.short() {
+				inc.onShortList = true
+				e.shortList = append(e.shortList, int32(n))
+			}
 		}
 	}
 	for _, c := range st.Cameras {

@@ -51,7 +51,7 @@ type coverUnit struct {
 
 // CoverPos is where a unit counts for coverage: its cell, mode and layer mask.
 type CoverPos struct {
-	Cell Cell   `json:"cell"`
+	Cell Cell   `json:"cell,omitempty"`
 	Mode Mode   `json:"mode"`
 	Mask uint32 `json:"mask"`
 }

@@ -465,51 +465,90 @@ func TestRingDistanceBoundShape(t *testing.T) {
 
 // TestRingDistanceBoundXiamen checks that RingDistanceBound is a true lower bound on
 // the distance from any point of a scene's cell to any point of a cell k rings away.
+// A ring cell whose centre is far enough away is proven by the triangle inequality with
+// both cells' circumradii; the others are checked point by point on their outlines.
 func TestRingDistanceBoundXiamen(t *testing.T) {
 	r := rand.New(rand.NewPCG(9, 10))
 	x := NewIndex()
-	outline := map[Cell][]Point{}
-	samples := func(c Cell) []Point {
-		if s, ok := outline[c]; ok {
+	type shape struct {
+		centre  Point
+		radius  float64 // circumradius: a spherical cap this wide holds the cell
+		samples []Point
+	}
+	shapes := map[Cell]*shape{}
+	shapeOf := func(c Cell) *shape {
+		if s, ok := shapes[c]; ok {
 			return s
 		}
-		s := append(cellOutline(t, c), Center(c))
-		outline[c] = s
+		s := &shape{centre: Center(c), samples: cellOutline(t, c)}
+		for _, v := range s.samples {
+			s.radius = math.Max(s.radius, Distance(s.centre, v))
+		}
+		s.samples = append(s.samples, s.centre)
+		shapes[c] = s
 		return s
 	}
-	const maxK = 12
-	minSlack := make([]float64, maxK+1) // smallest distance/bound seen, by ring
-	for k := range minSlack {
-		minSlack[k] = math.Inf(1)
-	}
-	n := 60
-	if testing.Short() {
-		n = 10
-	}
-	for range n {
-		p := xiamenPoint(r)
+	// check proves the bound for p's cell out to ring maxK. With sample set, every ring
+	// cell is also checked point by point (p, the cell's centre and vertices against the
+	// ring cell's outline and centre); otherwise only cells the triangle inequality
+	// cannot settle are. slack records the smallest distance/bound by ring.
+	check := func(p Point, maxK int, sample bool, slack []float64) {
 		c := mustCell(t, p)
 		s := x.Spacing(c)
-		from := append([]Point{p}, samples(c)...)
+		sc := shapeOf(c)
+		from := []Point{p, sc.centre}
+		for i := 0; i < len(sc.samples)-1; i += 4 { // the vertices
+			from = append(from, sc.samples[i])
+		}
 		for k := 0; k <= maxK; k++ {
 			bound := RingDistanceBound(s, k)
 			for _, cell := range x.Ring(c, k) {
-				for _, q := range samples(cell) {
+				sq := shapeOf(cell)
+				lower := Distance(sc.centre, sq.centre) - sc.radius - sq.radius
+				if bound > 0 {
+					slack[k] = math.Min(slack[k], lower/bound)
+				}
+				if lower >= bound && !sample {
+					continue // every point of cell is far enough
+				}
+				for _, q := range sq.samples {
 					for _, a := range from {
-						d := Distance(a, q)
-						if d < bound {
+						if d := Distance(a, q); d < bound {
 							t.Fatalf("cell %s ring %d: %v to %v is %.2f m < bound %.2f m (spacing %.2f)", c, k, a, q, d, bound, s)
-						}
-						if bound > 0 {
-							minSlack[k] = math.Min(minSlack[k], d/bound)
 						}
 					}
 				}
 			}
 		}
 	}
-	for k := 2; k <= maxK; k++ {
-		t.Logf("ring %2d: nearest sampled point at %.3f × bound", k, minSlack[k])
+	const maxK = 30 // the dispatcher's 15-minute horizon reaches about 23 rings
+	slack := make([]float64, maxK+1)
+	for k := range slack {
+		slack[k] = math.Inf(1)
+	}
+	n := 200
+	if testing.Short() {
+		n = 20
+	}
+	for i := range n {
+		k := 12
+		if i%20 == 0 {
+			k = maxK
+		}
+		check(xiamenPoint(r), k, i < 20, slack)
+	}
+	// Scenes on the very edge of their cell.
+	for range 10 {
+		c := mustCell(t, xiamenPoint(r))
+		for _, v := range cellOutline(t, c) {
+			p := Point{Lat: v.Lat + 1e-9*(Center(c).Lat-v.Lat), Lng: v.Lng + 1e-9*(Center(c).Lng-v.Lng)}
+			if mustCell(t, p) == c {
+				check(p, 12, false, slack)
+			}
+		}
+	}
+	for _, k := range []int{2, 3, 4, 6, 8, 12, 20, 30} {
+		t.Logf("ring %2d: centre distance less both circumradii ≥ %.3f × bound", k, slack[k])
 	}
 }
 

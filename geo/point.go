@@ -19,7 +19,7 @@ func (p Point) Valid() bool {
 // Place is a point together with its H3 cell, so hot paths never recompute the cell.
 type Place struct {
 	Point
-	Cell Cell `json:"cell"`
+	Cell Cell `json:"cell,omitempty"`
 }
 
 // Distance is the great-circle (haversine) distance between a and b in metres.

@@ -37,8 +37,14 @@ func ParseMode(s string) (Mode, error) {
 	return 0, fmt.Errorf("unknown mode %q (want car, motorbike, bike or foot)", s)
 }
 
-// MarshalText implements encoding.TextMarshaler.
-func (m Mode) MarshalText() ([]byte, error) { return []byte(m.String()), nil }
+// MarshalText implements encoding.TextMarshaler. An unknown mode is an error: its
+// String form could not be read back.
+func (m Mode) MarshalText() ([]byte, error) {
+	if m >= numModes {
+		return nil, fmt.Errorf("cannot marshal unknown mode %d", uint8(m))
+	}
+	return []byte(modeNames[m]), nil
+}
 
 // UnmarshalText implements encoding.TextUnmarshaler.
 func (m *Mode) UnmarshalText(b []byte) error {
