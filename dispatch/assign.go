@@ -50,6 +50,7 @@ type slot struct {
 // scratch holds the planner's reusable buffers, so planning allocates little.
 type scratch struct {
 	perTier [][]candidate // ranked candidates of the incident being searched, by tier
+	want    []uint16      // kinds of unit each tier of that incident still wants
 	cands   [][]candidate // by incident of the batch: every candidate found for it
 	slots   []slot
 	units   []int32
@@ -146,13 +147,13 @@ func (e *Engine) solve(q int32) {
 	e.assignSlots()
 }
 
-// eligibleFor reports whether unit u may be sent to incident inc: free, or on its way
-// to a less urgent incident; never one an operator took off it.
-func (e *Engine) eligibleFor(inc *incident, ui int32, u *unit) bool {
-	if !u.free() && !(u.committed() && e.incs[u.inc].priority > inc.priority) {
+// eligibleFor reports whether unit ui, with index tag tag, may be sent to incident
+// inc: free, or on its way to a less urgent incident; never one an operator took off it.
+func (e *Engine) eligibleFor(inc *incident, ui int32, tag uint32) bool {
+	if tag&tagFree == 0 && (tag&tagCommitted == 0 || e.incs[e.units[ui].inc].priority <= inc.priority) {
 		return false
 	}
-	return !slices.Contains(inc.excluded, ui)
+	return len(inc.excluded) == 0 || !slices.Contains(inc.excluded, ui)
 }
 
 // gather searches around incident q (position n of the batch) for candidates, ring by
@@ -178,47 +179,62 @@ func (e *Engine) gather(n int, q int32) int {
 	}
 	horizon := e.cfg.Horizon.Seconds()
 	spm := e.cfg.Model.SecondsPerMeterBound()
-	bound := e.placed.RingBound(inc.scene.Cell)
-	last := 0
-	more := func(k int) bool {
-		lb := bound(k) * spm
-		if lb > horizon {
-			return false
+	// What each tier still wants, worked out once rather than per unit.
+	want := grow(&s.want, len(inc.tiers)) // eligible kinds of each short tier; 0 for full tiers
+	var wantAny uint16
+	for t, tr := range inc.tiers {
+		want[t] = 0
+		if tr.filled() < tr.Units {
+			want[t] = tr.kinds()
+			wantAny |= want[t]
 		}
+	}
+	last := 0
+	bound := e.placed.RingBound(inc.scene.Cell)
+	// limit is how far a unit may be and still beat the candidates already ranked: the
+	// worst kept travel time of any tier still short of candidates. Tiers whose ranking
+	// is settled (full, and no unit of ring k could beat its worst) drop out of active,
+	// so units only they want are passed over without computing a travel time.
+	active := wantAny
+	limit := func(k int) float64 {
 		last = k
-		for t, tr := range inc.tiers {
-			if tr.filled() >= tr.Units {
+		lb := bound(k) * spm
+		worst := 0.0
+		active = 0
+		for t := range inc.tiers {
+			if want[t] == 0 {
 				continue
 			}
 			pt := s.perTier[t]
-			if len(pt) < keep || pt[len(pt)-1].eta > lb {
-				return true
+			if len(pt) < keep {
+				active |= want[t]
+				worst = horizon
+				continue
+			}
+			if w := pt[len(pt)-1].eta; w > lb {
+				active |= want[t]
+				worst = max(worst, w)
 			}
 		}
-		return false
+		return worst / spm
 	}
 	maxK := geo.RingsWithin(e.placed.Spacing(inc.scene.Cell), horizon/spm)
-	e.placed.Search(inc.scene.Cell, maxK, more, func(ui int32) {
-		u := e.units[ui]
-		if !e.eligibleFor(inc, ui, u) {
+	e.placed.SearchNear(inc.scene, maxK, limit, func(ui int32, at geo.Place, tag uint32) {
+		kind := uint16(tag)
+		if active&kind == 0 || !e.eligibleFor(inc, ui, tag) {
 			return
 		}
-		eta := e.cfg.Model.Seconds(u.mode, u.pos, inc.scene, e.now)
+		eta := e.cfg.Model.Seconds(kindMode(kind), at, inc.scene, e.now)
 		if eta > horizon {
 			return
 		}
 		c := candidate{unit: ui, eta: eta}
-		found := false
-		for t, tr := range inc.tiers {
-			if tr.filled() >= tr.Units || !tr.eligible(u.force, u.mode) {
-				continue
+		for t := range inc.tiers {
+			if want[t]&active&kind != 0 {
+				s.perTier[t] = insertRanked(s.perTier[t], c, keep)
 			}
-			found = true
-			s.perTier[t] = insertRanked(s.perTier[t], c, keep)
 		}
-		if found {
-			s.cands[n] = append(s.cands[n], c)
-		}
+		s.cands[n] = append(s.cands[n], c)
 	})
 	// Keep only units ranked on some tier: they are the incident's candidates.
 	kept := s.cands[n][:0]
@@ -322,7 +338,7 @@ func (e *Engine) assignSlots() {
 		row := cost[r*cols : (r+1)*cols]
 		for c, ui := range s.units {
 			u := e.units[ui]
-			if !tr.eligible(u.force, u.mode) || !e.eligibleFor(inc, ui, u) {
+			if !tr.eligible(u.force, u.mode) || !e.eligibleFor(inc, ui, e.placed.Tag(ui)) {
 				row[c] = impossible
 				continue
 			}

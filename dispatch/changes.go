@@ -32,7 +32,7 @@ var changeKindNames = names[ChangeKind]{"change", []string{
 	"recommendation", "released", "arrived", "tier", "camera", "camera_event", "coverage", "rejected"}}
 
 func (k ChangeKind) String() string               { return changeKindNames.str(k) }
-func (k ChangeKind) MarshalText() ([]byte, error) { return []byte(k.String()), nil }
+func (k ChangeKind) MarshalText() ([]byte, error) { return changeKindNames.text(k) }
 func (k *ChangeKind) UnmarshalText(b []byte) error {
 	v, err := changeKindNames.parse(string(b))
 	*k = v

@@ -15,6 +15,15 @@ func (n names[T]) str(v T) string {
 	return fmt.Sprintf("%s(%d)", n.what, uint8(v))
 }
 
+// text is MarshalText for an enum: an unknown value is an error, so a snapshot that
+// could not be read back is never written.
+func (n names[T]) text(v T) ([]byte, error) {
+	if int(v) >= len(n.list) {
+		return nil, fmt.Errorf("unknown %s %d", n.what, uint8(v))
+	}
+	return []byte(n.list[v]), nil
+}
+
 func (n names[T]) parse(s string) (T, error) {
 	for i, name := range n.list {
 		if name == s {
@@ -38,7 +47,7 @@ const (
 var forceNames = names[Force]{"force", []string{"police", "patrol", "volunteer", "guard"}}
 
 func (f Force) String() string               { return forceNames.str(f) }
-func (f Force) MarshalText() ([]byte, error) { return []byte(f.String()), nil }
+func (f Force) MarshalText() ([]byte, error) { return forceNames.text(f) }
 func (f *Force) UnmarshalText(b []byte) error {
 	v, err := forceNames.parse(string(b))
 	*f = v
@@ -64,7 +73,7 @@ const (
 var statusNames = names[Status]{"status", []string{"available", "dispatched", "enroute", "onscene", "busy", "offduty"}}
 
 func (s Status) String() string               { return statusNames.str(s) }
-func (s Status) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
+func (s Status) MarshalText() ([]byte, error) { return statusNames.text(s) }
 func (s *Status) UnmarshalText(b []byte) error {
 	v, err := statusNames.parse(string(b))
 	*s = v
@@ -91,7 +100,7 @@ const (
 var categoryNames = names[Category]{"category", []string{"criminal", "public_order", "traffic", "fire", "dispute", "help", "other"}}
 
 func (c Category) String() string               { return categoryNames.str(c) }
-func (c Category) MarshalText() ([]byte, error) { return []byte(c.String()), nil }
+func (c Category) MarshalText() ([]byte, error) { return categoryNames.text(c) }
 func (c *Category) UnmarshalText(b []byte) error {
 	v, err := categoryNames.parse(string(b))
 	*c = v
@@ -120,7 +129,7 @@ const (
 var cameraEventNames = names[CameraEventType]{"camera event type", []string{"intrusion", "tripwire", "loitering", "crowd", "fight", "fire", "face_match", "plate_match", "other"}}
 
 func (t CameraEventType) String() string               { return cameraEventNames.str(t) }
-func (t CameraEventType) MarshalText() ([]byte, error) { return []byte(t.String()), nil }
+func (t CameraEventType) MarshalText() ([]byte, error) { return cameraEventNames.text(t) }
 func (t *CameraEventType) UnmarshalText(b []byte) error {
 	v, err := cameraEventNames.parse(string(b))
 	*t = v
@@ -145,7 +154,7 @@ const (
 var tierStateNames = names[TierState]{"tier state", []string{"pending", "at_risk", "met", "missed"}}
 
 func (s TierState) String() string               { return tierStateNames.str(s) }
-func (s TierState) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
+func (s TierState) MarshalText() ([]byte, error) { return tierStateNames.text(s) }
 func (s *TierState) UnmarshalText(b []byte) error {
 	v, err := tierStateNames.parse(string(b))
 	*s = v

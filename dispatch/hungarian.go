@@ -71,10 +71,13 @@ func (s *scratch) minCostAssignment(cost []float64, n, m int) []int {
 	return rows
 }
 
-// grow returns *b resized to n, reusing its storage.
+// grow returns *b resized to n, reusing its storage and keeping its contents. Like
+// append it doubles the capacity, so growing by one at a time costs O(1) amortized.
 func grow[T any](b *[]T, n int) []T {
 	if cap(*b) < n {
-		*b = make([]T, n)
+		nb := make([]T, n, max(n, 2*cap(*b)))
+		copy(nb, *b)
+		*b = nb
 	}
 	*b = (*b)[:n]
 	return *b

@@ -340,6 +340,7 @@ func (e *Engine) arrive(ui int32, t time.Time, by string) {
 		}
 	}
 	u.status = OnScene
+	e.updateCoverage(ui)
 	e.emit(Change{Kind: Arrived, Incident: inc.id, Unit: u.id, Tier: u.tier + 1, T: t})
 	e.logTimeline(u.inc, fmt.Sprintf("%s arrived (tier %d) after %.0f s", u.id, u.tier+1, t.Sub(inc.received).Seconds()), by)
 }

@@ -1,6 +1,7 @@
 package dispatch
 
 import (
+	"math/bits"
 	"slices"
 	"time"
 
@@ -98,9 +99,28 @@ func (e *Engine) planFor(cat Category, prio int, cell geo.Cell) ([]Tier, string)
 
 // eligible reports whether a unit of force f and mode m may fill tier t.
 func (t *Tier) eligible(f Force, m geo.Mode) bool {
-	return (len(t.Forces) == 0 || slices.Contains(t.Forces, f)) &&
-		(len(t.Modes) == 0 || slices.Contains(t.Modes, m))
+	return t.kinds()&kindBit(f, m) != 0
 }
+
+// kinds is the set of (force, mode) pairs eligible for t, as bits of kindBit: the
+// nearest-unit search tests a unit against a tier with one AND.
+func (t *Tier) kinds() uint16 {
+	var k uint16
+	for f := Police; f <= Guard; f++ {
+		for m := geo.Foot; m <= geo.Car; m++ {
+			if (len(t.Forces) == 0 || slices.Contains(t.Forces, f)) && (len(t.Modes) == 0 || slices.Contains(t.Modes, m)) {
+				k |= kindBit(f, m)
+			}
+		}
+	}
+	return k
+}
+
+// kindBit is the bit of a (force, mode) pair: four forces times four modes.
+func kindBit(f Force, m geo.Mode) uint16 { return 1 << (uint(f)*4 + uint(m)) }
+
+// kindMode is the mode of a single kind bit.
+func kindMode(k uint16) geo.Mode { return geo.Mode(bits.TrailingZeros16(k) % 4) }
 
 // priorityWeight is how much a second of lateness counts, by priority (1 most urgent).
 func priorityWeight(p int) float64 {

@@ -162,7 +162,7 @@ func Restore(cfg Config, snapshot []byte) (*Engine, error) {
 		e.units = append(e.units, u)
 		e.unitIDs[u.id] = int32(n)
 		if u.placed() {
-			e.placed.Set(int32(n), u.pos.Cell)
+			e.placed.Move(int32(n), u.pos)
 		}
 	}
 	for n, s := range st.Incidents {
@@ -196,6 +196,16 @@ func Restore(cfg Config, snapshot []byte) (*Engine, error) {
 	for _, c := range st.CamEvents {
 		e.camSeen[c.ID] = c.Incident
 		e.camOrder = append(e.camOrder, c.ID)
+	}
+	for n, u := range e.units {
+		tag := uint32(kindBit(u.force, u.mode))
+		if u.free() {
+			tag |= tagFree
+		}
+		if u.committed() {
+			tag |= tagCommitted
+		}
+		e.placed.SetTag(int32(n), tag)
 	}
 	e.coverage.SetState(st.Coverage)
 	slices.Sort(e.open)

@@ -128,7 +128,7 @@ func (e *Engine) applyFix(f *Fix) {
 	first := !u.placed()
 	u.pos = geo.Place{Point: geo.Point{Lat: f.Lat, Lng: f.Lng}, Cell: cell}
 	u.fixT, u.heading, u.speed = f.T, f.Heading, f.Speed
-	if e.placed.Set(i, cell) {
+	if e.placed.Move(i, u.pos) {
 		e.updateCoverage(i)
 	}
 	e.unitChanged(u)
@@ -140,9 +140,25 @@ func (e *Engine) applyFix(f *Fix) {
 	}
 }
 
-// updateCoverage tells coverage where unit i stands and which tiers it can serve now.
+// Tag bits kept beside each unit in the index, so the nearest-unit search filters
+// units without touching them: the unit's kindBit, and whether it is free or committed.
+const (
+	tagFree      = 1 << 16
+	tagCommitted = 1 << 17
+)
+
+// updateCoverage refreshes what searches and coverage know of unit i after its status,
+// assignment or cell changed.
 func (e *Engine) updateCoverage(i int32) {
 	u := e.units[i]
+	tag := uint32(kindBit(u.force, u.mode))
+	if u.free() {
+		tag |= tagFree
+	}
+	if u.committed() {
+		tag |= tagCommitted
+	}
+	e.placed.SetTag(i, tag)
 	var mask uint32
 	if u.free() {
 		for l := range e.covTiers {

@@ -149,7 +149,7 @@ func (c *Coverage) Flush(at time.Time) []int32 {
 		if u.cur.Mask == 0 {
 			continue
 		}
-		from := Place{Point: Center(u.cur.Cell), Cell: u.cur.Cell}
+		from := Place{Point: c.index.centre(u.cur.Cell), Cell: u.cur.Cell}
 		c.eachNear(u.cur, func(i int32) {
 			if c.redo[i] {
 				return
@@ -244,7 +244,7 @@ func (c *Coverage) search(i int32, at time.Time) {
 	}
 	c.index.Search(to.Cell, c.reach(to.Cell), more, func(id int32) {
 		u := c.units[id].cur
-		s := c.model.Seconds(u.Mode, Place{Point: Center(u.Cell), Cell: u.Cell}, to, at)
+		s := c.model.Seconds(u.Mode, Place{Point: c.index.centre(u.Cell), Cell: u.Cell}, to, at)
 		if s > c.horizon {
 			return
 		}

@@ -212,6 +212,7 @@ func (s *stream) next() (int32, CoverPos) {
 // against a before/after comparison, and from time to time against Rebuild on a clone
 // and on a fresh coverage that sees only the final positions.
 func TestCoverageIncremental(t *testing.T) {
+	t.Parallel()
 	w := newCovWorld(t, 12, 17)
 	t.Logf("district of %d cells, units roam %d cells", len(w.district), len(w.area))
 	tests := []struct {
@@ -221,8 +222,8 @@ func TestCoverageIncremental(t *testing.T) {
 		seed    uint64
 		flushes int
 	}{
-		{"3 layers 300 s", testLayers, testHorizon, 1, 200},
-		{"3 layers 300 s again", testLayers, testHorizon, 2, 200},
+		{"3 layers 300 s", testLayers, testHorizon, 1, 160},
+		{"3 layers 300 s again", testLayers, testHorizon, 2, 160},
 		{"1 layer 90 s", 1, 90, 3, 100},
 		{"4 layers 600 s", 4, 600, 4, 80},
 	}

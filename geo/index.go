@@ -3,21 +3,31 @@ package geo
 import "math"
 
 // Index is the moving-point index: dense int32 ids (units) bucketed by H3 cell. Moving an
-// id within its cell costs nothing; it is re-indexed only when it leaves the cell. Bucket
-// order depends on the order of moves, so callers that need a canonical order rank what
-// they find by (value, id).
+// id within its cell only overwrites its position; it is re-indexed only when it leaves
+// the cell. Each entry keeps the id's exact position and a tag (the caller's bits, e.g.
+// "free, police car") beside it, so a search reads one cell's candidates from contiguous
+// memory instead of chasing every unit. Bucket order depends on the order of moves, so
+// callers that need a canonical order rank what they find by (value, id).
 type Index struct {
 	buckets map[Cell]*bucket
 	slots   []slot
 	around  map[Cell]*neighbourhood
+	centres map[Cell]Point
 	n       int
 }
 
-type bucket struct{ ids []int32 }
+// bucket holds the entries of one cell as parallel arrays.
+type bucket struct {
+	ids  []int32
+	pos  []Point
+	tags []uint32
+}
 
 type slot struct {
-	cell Cell // 0 when the id is not indexed
-	pos  int32
+	cell Cell    // 0 when the id is not indexed
+	b    *bucket // the bucket of cell, and the entry's place in it
+	at   int32
+	tag  uint32
 }
 
 // neighbourhood caches the rings around a cell and the spacing of its neighbours, which
@@ -32,23 +42,51 @@ const maxCachedCentres = 20000
 
 // NewIndex returns an empty index.
 func NewIndex() *Index {
-	return &Index{buckets: make(map[Cell]*bucket), around: make(map[Cell]*neighbourhood)}
+	return &Index{buckets: make(map[Cell]*bucket), around: make(map[Cell]*neighbourhood),
+		centres: make(map[Cell]Point)}
 }
 
 // Len is the number of indexed ids.
 func (x *Index) Len() int { return x.n }
 
-// Set puts id in cell c and reports whether it changed cell.
-func (x *Index) Set(id int32, c Cell) bool {
+func (x *Index) slot(id int32) *slot {
 	for int(id) >= len(x.slots) {
 		x.slots = append(x.slots, slot{})
 	}
-	s := &x.slots[id]
+	return &x.slots[id]
+}
+
+// Set puts id in cell c and reports whether it changed cell. An id that moves keeps
+// its last position until Move gives it a new one.
+func (x *Index) Set(id int32, c Cell) bool {
+	s := x.slot(id)
 	if s.cell == c {
 		return false
 	}
+	var p Point
 	if s.cell != 0 {
-		x.unlink(id, s)
+		p = s.b.pos[s.at]
+	}
+	x.relink(id, s, c, p)
+	return true
+}
+
+// Move puts id at place p and reports whether it changed cell. Within its cell it only
+// overwrites the position: no map is touched and nothing is allocated.
+func (x *Index) Move(id int32, p Place) bool {
+	s := x.slot(id)
+	if s.cell == p.Cell {
+		s.b.pos[s.at] = p.Point
+		return false
+	}
+	x.relink(id, s, p.Cell, p.Point)
+	return true
+}
+
+// relink moves the entry of id from its bucket, if any, to the bucket of c.
+func (x *Index) relink(id int32, s *slot, c Cell, p Point) {
+	if s.cell != 0 {
+		x.unlink(s)
 	} else {
 		x.n++
 	}
@@ -57,9 +95,19 @@ func (x *Index) Set(id int32, c Cell) bool {
 		b = &bucket{}
 		x.buckets[c] = b
 	}
-	s.cell, s.pos = c, int32(len(b.ids))
+	s.cell, s.b, s.at = c, b, int32(len(b.ids))
 	b.ids = append(b.ids, id)
-	return true
+	b.pos = append(b.pos, p)
+	b.tags = append(b.tags, s.tag)
+}
+
+// SetTag sets the caller's tag of id, kept beside it for searches.
+func (x *Index) SetTag(id int32, tag uint32) {
+	s := x.slot(id)
+	s.tag = tag
+	if s.cell != 0 {
+		s.b.tags[s.at] = tag
+	}
 }
 
 // Remove takes id out of the index.
@@ -67,19 +115,22 @@ func (x *Index) Remove(id int32) {
 	if int(id) >= len(x.slots) || x.slots[id].cell == 0 {
 		return
 	}
-	x.unlink(id, &x.slots[id])
-	x.slots[id] = slot{}
+	s := &x.slots[id]
+	x.unlink(s)
+	s.cell, s.b, s.at = 0, nil, 0
 	x.n--
 }
 
-// unlink removes id from its bucket by swapping the last id into its place. Empty
-// buckets stay in the map so a unit driving back and forth allocates nothing.
-func (x *Index) unlink(id int32, s *slot) {
-	b := x.buckets[s.cell]
-	last := b.ids[len(b.ids)-1]
-	b.ids[s.pos] = last
-	x.slots[last].pos = s.pos
-	b.ids = b.ids[:len(b.ids)-1]
+// unlink removes the entry of s from its bucket by moving the last entry into its
+// place. Empty buckets stay in the map so a unit driving back and forth allocates
+// nothing.
+func (x *Index) unlink(s *slot) {
+	b := s.b
+	last := len(b.ids) - 1
+	moved := b.ids[last]
+	b.ids[s.at], b.pos[s.at], b.tags[s.at] = moved, b.pos[last], b.tags[last]
+	x.slots[moved].at = s.at
+	b.ids, b.pos, b.tags = b.ids[:last], b.pos[:last], b.tags[:last]
 }
 
 // CellOf returns the cell of id and whether it is indexed.
@@ -115,6 +166,49 @@ func (x *Index) Search(c Cell, maxK int, more func(k int) bool, visit func(id in
 			}
 		}
 	}
+}
+
+// SearchNear visits the entries around place p ring by ring, like Search, with each
+// id's position and tag, and prunes by distance: before each ring k it asks limit(k)
+// for the distance (m) beyond which nothing interests the caller any more. The search
+// stops at the first ring wholly beyond the limit and skips every cell beyond it.
+func (x *Index) SearchNear(p Place, maxK int, limit func(k int) float64, visit func(id int32, at Place, tag uint32)) {
+	s := x.hood(p.Cell).spacing
+	// A cell's points lie within this of its centre. H3 hexagons are irregular: the
+	// farthest vertex is up to 7.6% beyond s/√3 around Xiamen (s being the nearest
+	// neighbour's distance) and about 20% near the icosahedron's distortions.
+	circum := 1.25 * s / math.Sqrt(3)
+	for k := 0; k <= maxK; k++ {
+		lim := limit(k)
+		if RingDistanceBound(s, k) > lim {
+			return
+		}
+		for _, cell := range x.Ring(p.Cell, k) {
+			b := x.buckets[cell]
+			if b == nil || len(b.ids) == 0 {
+				continue
+			}
+			if k > 1 && FastDistance(p.Point, x.centre(cell))-circum > lim {
+				continue
+			}
+			for n, id := range b.ids {
+				visit(id, Place{Point: b.pos[n], Cell: cell}, b.tags[n])
+			}
+		}
+	}
+}
+
+// centre returns the centre of c, cached: searches ask for the same cells again and again.
+func (x *Index) centre(c Cell) Point {
+	p, ok := x.centres[c]
+	if !ok {
+		if len(x.centres) >= 16*maxCachedCentres {
+			clear(x.centres)
+		}
+		p = Center(c)
+		x.centres[c] = p
+	}
+	return p
 }
 
 func (x *Index) hood(c Cell) *neighbourhood {
@@ -162,6 +256,9 @@ func RingDistanceBound(s float64, k int) float64 {
 // RingsWithin returns the outermost ring around a cell of centre spacing s that may
 // hold points within d metres of it.
 func RingsWithin(s, d float64) int {
+	if !(s > 0) || math.IsInf(d, 1) || math.IsNaN(d) {
+		return 0
+	}
 	k := 0
 	for RingDistanceBound(s, k+1) <= d {
 		k++
@@ -172,3 +269,11 @@ func RingsWithin(s, d float64) int {
 // Spacing returns the distance in metres between the centre of c and its nearest
 // neighbour's, cached.
 func (x *Index) Spacing(c Cell) float64 { return x.hood(c).spacing }
+
+// Tag returns the tag of id.
+func (x *Index) Tag(id int32) uint32 {
+	if int(id) >= len(x.slots) {
+		return 0
+	}
+	return x.slots[id].tag
+}

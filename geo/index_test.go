@@ -251,6 +251,114 @@ func TestIndexRandomModel(t *testing.T) {
 	check(nOps)
 }
 
+// indexEntry is what the index keeps of an id: its cell, exact position and tag.
+type indexEntry struct {
+	cell Cell
+	at   Point
+	tag  uint32
+}
+
+// entriesAt reads the entries of cell c through SearchNear's ring 0.
+func entriesAt(x *Index, c Cell) map[int32]indexEntry {
+	out := map[int32]indexEntry{}
+	x.SearchNear(Place{Point: Center(c), Cell: c}, 0, func(int) float64 { return math.Inf(1) },
+		func(id int32, at Place, tag uint32) {
+			out[id] = indexEntry{cell: at.Cell, at: at.Point, tag: tag}
+		})
+	return out
+}
+
+// TestIndexMoveTagModel mixes Set, Move, SetTag and Remove at random and compares the
+// cells, positions and tags the index hands out with a plain map.
+func TestIndexMoveTagModel(t *testing.T) {
+	r := rand.New(rand.NewPCG(31, 32))
+	const nIDs = 200
+	const nOps = 20000
+	// Positions within 500 m of the centre: a few dozen cells, often shared.
+	var pool []Place
+	for range 400 {
+		pool = append(pool, mustPlace(t, destination(testCenter, r.Float64()*2*math.Pi, 500*math.Sqrt(r.Float64()))))
+	}
+	cells := map[Cell]bool{}
+	for _, p := range pool {
+		cells[p.Cell] = true
+	}
+	x := NewIndex()
+	model := map[int32]indexEntry{} // indexed ids
+	tags := map[int32]uint32{}      // tags outlive removal
+	check := func(op int) {
+		t.Helper()
+		if x.Len() != len(model) {
+			t.Fatalf("op %d: Len = %d, want %d", op, x.Len(), len(model))
+		}
+		n := 0
+		for c := range cells {
+			got := entriesAt(x, c)
+			n += len(got)
+			if len(got) != len(x.At(c)) {
+				t.Fatalf("op %d: SearchNear sees %d entries in %s, At %d", op, len(got), c, len(x.At(c)))
+			}
+			for id, e := range got {
+				if want, ok := model[id]; !ok || want != e {
+					t.Fatalf("op %d: entry %d = %+v, want %+v (indexed %v)", op, id, e, want, ok)
+				}
+			}
+		}
+		if n != len(model) {
+			t.Fatalf("op %d: %d entries in the cells, want %d", op, n, len(model))
+		}
+		for id := range int32(nIDs + 3) {
+			if got := x.Tag(id); got != tags[id] {
+				t.Fatalf("op %d: Tag(%d) = %d, want %d", op, id, got, tags[id])
+			}
+			want, ok := model[id]
+			if c, found := x.CellOf(id); found != ok || c != want.cell {
+				t.Fatalf("op %d: CellOf(%d) = %s, %v; want %s, %v", op, id, c, found, want.cell, ok)
+			}
+		}
+	}
+	for op := range nOps {
+		id := int32(r.IntN(nIDs))
+		e, had := model[id]
+		switch q := r.IntN(100); {
+		case q < 10:
+			x.Remove(id)
+			delete(model, id)
+		case q < 25:
+			tag := uint32(r.IntN(8))
+			x.SetTag(id, tag)
+			tags[id] = tag
+			if had {
+				e.tag = tag
+				model[id] = e
+			}
+		case q < 40: // Set keeps the last position, if any
+			c := pool[r.IntN(len(pool))].Cell
+			if got, want := x.Set(id, c), !had || e.cell != c; got != want {
+				t.Fatalf("op %d: Set(%d) = %v, want %v", op, id, got, want)
+			}
+			if !had {
+				e = indexEntry{}
+			}
+			e.cell, e.tag = c, tags[id]
+			model[id] = e
+		default:
+			p := pool[r.IntN(len(pool))]
+			if had && q < 70 { // a new fix within the same cell
+				p.Point = destination(Center(e.cell), r.Float64()*2*math.Pi, r.Float64()*20)
+				p.Cell = e.cell
+			}
+			if got, want := x.Move(id, p), !had || e.cell != p.Cell; got != want {
+				t.Fatalf("op %d: Move(%d) = %v, want %v", op, id, got, want)
+			}
+			model[id] = indexEntry{cell: p.Cell, at: p.Point, tag: tags[id]}
+		}
+		if op%500 == 0 || op == nOps-1 {
+			check(op)
+		}
+	}
+}
+
 func TestIndexRing(t *testing.T) {
 	x := NewIndex()
 	r := rand.New(rand.NewPCG(3, 4))
@@ -374,6 +482,104 @@ func TestIndexSearch(t *testing.T) {
 	}
 }
 
+// TestIndexSearchNear checks that SearchNear visits every id whose cell comes within
+// the limit of the scene (judged on the cell's outline), each once, ring by ring, and
+// stops at the first ring wholly beyond the limit.
+func TestIndexSearchNear(t *testing.T) {
+	t.Parallel()
+	r := rand.New(rand.NewPCG(13, 14))
+	centre := mustCell(t, testCenter)
+	area := mustDisk(t, centre, 16)
+	x := NewIndex()
+	where := map[int32]Cell{}
+	for id := range int32(2000) {
+		c := area[r.IntN(len(area))]
+		x.Set(id, c)
+		where[id] = c
+	}
+	outline := map[Cell][]Point{}
+	nearest := func(p Point, c Cell) float64 { // over the sampled outline and centre
+		o, ok := outline[c]
+		if !ok {
+			o = append(cellOutline(t, c), Center(c))
+			outline[c] = o
+		}
+		d := math.Inf(1)
+		for _, q := range o {
+			d = math.Min(d, Distance(p, q))
+		}
+		return d
+	}
+	const maxK = 12
+	for range 15 {
+		scene := mustPlace(t, destination(testCenter, r.Float64()*2*math.Pi, r.Float64()*1200))
+		ring := map[int32]int{}
+		for id, c := range where {
+			ring[id] = gridDistance(t, scene.Cell, c)
+		}
+		limits := []struct {
+			name  string
+			limit func(k int) float64
+		}{
+			{"0 m", func(int) float64 { return 0 }},
+			{"150 m", func(int) float64 { return 150 }},
+			{"450 m", func(int) float64 { return 450 }},
+			{"1 km", func(int) float64 { return 1000 }},
+			{"2.5 km", func(int) float64 { return 2500 }},
+			{"far beyond maxK", func(int) float64 { return 50000 }},
+			{"shrinking", func(k int) float64 { return 3000 - 200*float64(k) }},
+		}
+		for _, lt := range limits {
+			var calls []int
+			cur := -1
+			seen := map[int32]bool{}
+			lims := map[int]float64{}
+			x.SearchNear(scene, maxK, func(k int) float64 {
+				calls = append(calls, k)
+				cur = k
+				lims[k] = lt.limit(k)
+				return lims[k]
+			}, func(id int32, _ Place, _ uint32) {
+				if seen[id] {
+					t.Fatalf("%s: %d visited twice", lt.name, id)
+				}
+				seen[id] = true
+				if ring[id] != cur {
+					t.Fatalf("%s: %d (ring %d) visited on ring %d", lt.name, id, ring[id], cur)
+				}
+			})
+			if len(calls) == 0 || !slices.Equal(calls, seqInts(0, calls[len(calls)-1])) {
+				t.Fatalf("%s: limit called for rings %v", lt.name, calls)
+			}
+			last := calls[len(calls)-1]
+			for id, c := range where {
+				k := ring[id]
+				if k > maxK || seen[id] {
+					continue
+				}
+				if k > last {
+					// Never reached: the search stopped at an earlier ring, so this
+					// one must lie beyond the limit of the ring where it stopped.
+					if last < maxK && nearest(scene.Point, c) <= lims[last] {
+						t.Fatalf("%s: %d in ring %d is %.1f m away, within the %.1f m limit of ring %d where the search stopped",
+							lt.name, id, k, nearest(scene.Point, c), lims[last], last)
+					}
+					continue
+				}
+				if d := nearest(scene.Point, c); d <= lims[k] {
+					cc := Center(c)
+					var rad float64
+					for _, v := range outline[c] {
+						rad = math.Max(rad, Distance(cc, v))
+					}
+					t.Fatalf("%s: %d in ring %d, %.1f m away, skipped with limit %.1f m (centre %.2f m haversine, %.2f m fast; circumradius %.2f m, scene spacing %.2f m → assumed %.2f m)",
+						lt.name, id, k, d, lims[k], Distance(scene.Point, cc), FastDistance(scene.Point, cc), rad, x.Spacing(scene.Cell), 1.05*x.Spacing(scene.Cell)/math.Sqrt(3))
+				}
+			}
+		}
+	}
+}
+
 func seqInts(from, to int) []int {
 	var s []int
 	for i := from; i <= to; i++ {
@@ -406,6 +612,15 @@ func TestIndexSetAllocs(t *testing.T) {
 		}
 	}
 	step() // warm up: buckets grow to their largest
+	here := Place{Point: Center(cells[2]), Cell: cells[2]}
+	x.Move(5, here)
+	if a := testing.AllocsPerRun(100, func() {
+		here.Lat += 1e-7 // a new fix, same cell
+		x.Move(5, here)
+		x.SetTag(5, 3)
+	}); a != 0 {
+		t.Errorf("Move within a cell allocates %v", a)
+	}
 	if a := testing.AllocsPerRun(100, step); a != 0 {
 		t.Errorf("Set allocates %v times per run after warm-up", a)
 	}
@@ -468,6 +683,7 @@ func TestRingDistanceBoundShape(t *testing.T) {
 // A ring cell whose centre is far enough away is proven by the triangle inequality with
 // both cells' circumradii; the others are checked point by point on their outlines.
 func TestRingDistanceBoundXiamen(t *testing.T) {
+	t.Parallel()
 	r := rand.New(rand.NewPCG(9, 10))
 	x := NewIndex()
 	type shape struct {
@@ -619,6 +835,22 @@ func BenchmarkIndexSet(b *testing.B) {
 		for b.Loop() {
 			id := int32(i % n)
 			x.Set(id, cells[int(id)%len(cells)])
+			i++
+		}
+	})
+	b.Run("move-within", func(b *testing.B) {
+		x := setup()
+		places := make([]Place, len(cells))
+		for i, c := range cells {
+			places[i] = Place{Point: Center(c), Cell: c}
+		}
+		b.ReportAllocs()
+		i := 0
+		for b.Loop() {
+			id := int32(i % n)
+			p := places[int(id)%len(cells)]
+			p.Lat += float64(i&15) * 1e-7
+			x.Move(id, p)
 			i++
 		}
 	})
