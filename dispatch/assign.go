@@ -113,7 +113,7 @@ func (e *Engine) solve(q int32) {
 	s := &e.scratch
 	s.batch = append(s.batch[:0], q)
 	s.planned[q] = s.planGen
-	rings := e.gather(0, q)
+	rings := e.gather(0, q, e.incs[q].missing())
 	// Short incidents whose searches overlap q's compete for the same units; the most
 	// urgent of them join its batch. Incidents changed during this Apply may not be on
 	// the short list yet, so they are looked at too.
@@ -137,8 +137,16 @@ func (e *Engine) solve(q int32) {
 	for _, j := range s.batch[1:] {
 		s.planned[j] = s.planGen
 	}
-	for n := 1; n < len(s.batch); n++ {
-		e.gather(n, s.batch[n])
+	if len(s.batch) > 1 {
+		// Every incident of the batch may lose candidates to all the batch's slots, so
+		// each ranks as many units as there are slots in all.
+		slots := 0
+		for _, j := range s.batch {
+			slots += e.incs[j].missing()
+		}
+		for n, j := range s.batch {
+			e.gather(n, j, slots)
+		}
 	}
 	e.buildSlots()
 	if len(s.slots) == 0 {
@@ -157,9 +165,13 @@ func (e *Engine) eligibleFor(inc *incident, ui int32, tag uint32) bool {
 }
 
 // gather searches around incident q (position n of the batch) for candidates, ring by
-// ring, until each short tier has enough that no farther unit could be sooner. It
-// returns the outermost ring searched.
-func (e *Engine) gather(n int, q int32) int {
+// ring, until each short tier has its best keep units and no farther unit could be
+// sooner. It returns the outermost ring searched.
+//
+// For one incident, keep = its number of missing units is enough: its other slots can
+// take at most keep-1 of a tier's best, so the best unit left for that tier is always
+// among them.
+func (e *Engine) gather(n int, q int32, keep int) int {
 	s := &e.scratch
 	inc := e.incs[q]
 	for len(s.cands) <= n {
@@ -169,11 +181,7 @@ func (e *Engine) gather(n int, q int32) int {
 	for len(s.perTier) < len(inc.tiers) {
 		s.perTier = append(s.perTier, nil)
 	}
-	need := 0
-	for _, t := range inc.tiers {
-		need += max(0, t.Units-t.filled())
-	}
-	keep := need + 1 // per tier: enough for every slot of the incident, and one spare
+	keep = max(keep, 1)
 	for t := range inc.tiers {
 		s.perTier[t] = s.perTier[t][:0]
 	}
@@ -185,7 +193,7 @@ func (e *Engine) gather(n int, q int32) int {
 	for t, tr := range inc.tiers {
 		want[t] = 0
 		if tr.filled() < tr.Units {
-			want[t] = tr.kinds()
+			want[t] = tr.kinds
 			wantAny |= want[t]
 		}
 	}
@@ -234,19 +242,15 @@ func (e *Engine) gather(n int, q int32) int {
 				s.perTier[t] = insertRanked(s.perTier[t], c, keep)
 			}
 		}
-		s.cands[n] = append(s.cands[n], c)
 	})
-	// Keep only units ranked on some tier: they are the incident's candidates.
-	kept := s.cands[n][:0]
-	for _, c := range s.cands[n] {
-		for t := range inc.tiers {
-			if slices.ContainsFunc(s.perTier[t], func(x candidate) bool { return x.unit == c.unit }) {
-				kept = append(kept, c)
-				break
+	// The incident's candidates are the units ranked on some tier.
+	for t := range inc.tiers {
+		for _, c := range s.perTier[t] {
+			if !slices.ContainsFunc(s.cands[n], func(x candidate) bool { return x.unit == c.unit }) {
+				s.cands[n] = append(s.cands[n], c)
 			}
 		}
 	}
-	s.cands[n] = kept
 	return last
 }
 
@@ -338,7 +342,7 @@ func (e *Engine) assignSlots() {
 		row := cost[r*cols : (r+1)*cols]
 		for c, ui := range s.units {
 			u := e.units[ui]
-			if !tr.eligible(u.force, u.mode) || !e.eligibleFor(inc, ui, e.placed.Tag(ui)) {
+			if tr.kinds&kindBit(u.force, u.mode) == 0 || !e.eligibleFor(inc, ui, e.placed.Tag(ui)) {
 				row[c] = impossible
 				continue
 			}

@@ -103,7 +103,7 @@ type Engine struct {
 	camOrder []string          // camera event ids, oldest first, to bound camSeen
 
 	coverage   *geo.Coverage
-	covTiers   []Tier // the default plan's tiers: coverage layer l is tier l+1
+	covKinds   []uint16 // eligible kinds of the default plan's tiers: coverage layer l is tier l+1
 	lastReplan time.Time
 	replan     bool // a unit freed up or an incident lacks units: plan at the end of Apply
 
@@ -137,18 +137,19 @@ func New(cfg Config) *Engine {
 		camIDs:  make(map[string]int32),
 		camSeen: make(map[string]string),
 	}
-	e.covTiers = DefaultPlan().Tiers
+	covTiers := DefaultPlan().Tiers
 	for _, r := range cfg.Plans {
 		if r.Category == nil && r.Priority == 0 {
-			e.covTiers = r.Plan.Tiers
+			covTiers = r.Plan.Tiers
 			break
 		}
 	}
 	horizon := 0.0
-	for _, t := range e.covTiers {
+	for _, t := range covTiers {
 		horizon = max(horizon, t.Deadline.Seconds())
+		e.covKinds = append(e.covKinds, t.kinds())
 	}
-	e.coverage = geo.NewCoverage(cfg.District, len(e.covTiers), cfg.Model, horizon)
+	e.coverage = geo.NewCoverage(cfg.District, len(covTiers), cfg.Model, horizon)
 	return e
 }
 

@@ -31,6 +31,7 @@ type incident struct {
 
 type tier struct {
 	Tier
+	kinds       uint16 // Tier.kinds(), worked out once
 	state       TierState
 	units       []*tierUnit
 	recommended []*tierUnit
@@ -57,18 +58,18 @@ func (t *tier) filled() int {
 	return n
 }
 
-// short reports whether an open incident still lacks units on some tier.
-func (inc *incident) short() bool {
-	if inc.closed {
-		return false
-	}
+// missing counts the units an incident still lacks over all its tiers.
+func (inc *incident) missing() int {
+	n := 0
 	for _, t := range inc.tiers {
-		if t.filled() < t.Units && t.state != Missed {
-			return true
-		}
+		n += max(0, t.Units-t.filled())
 	}
-	return false
+	return n
 }
+
+// short reports whether an open incident still lacks units on some tier. A tier that
+// missed its deadline still wants its units: the scene needs them all the same.
+func (inc *incident) short() bool { return !inc.closed && inc.missing() > 0 }
 
 // AlertView is an alert as it is kept on its incident.
 type AlertView struct {
@@ -229,7 +230,7 @@ func (e *Engine) resolvePlan(i int32) {
 	old := inc.tiers
 	inc.tiers = make([]*tier, len(tiers))
 	for n, t := range tiers {
-		nt := &tier{Tier: t}
+		nt := &tier{Tier: t, kinds: t.kinds()}
 		if n < len(old) {
 			nt.state, nt.units = old[n].state, old[n].units
 		}
@@ -252,12 +253,12 @@ func (e *Engine) perimeterPosts(c geo.Cell, n int) []geo.Place {
 	}
 	ring := e.placed.Ring(c, k)
 	if len(ring) == 0 {
-		return []geo.Place{{Point: geo.Center(c), Cell: c}}
+		return []geo.Place{{Point: e.placed.Centre(c), Cell: c}}
 	}
 	posts := make([]geo.Place, n)
 	for j := range posts {
 		cell := ring[(j*len(ring)/n)%len(ring)]
-		posts[j] = geo.Place{Point: geo.Center(cell), Cell: cell}
+		posts[j] = geo.Place{Point: e.placed.Centre(cell), Cell: cell}
 	}
 	return posts
 }
@@ -351,7 +352,7 @@ func (e *Engine) firstTierFor(i, ui int32) int {
 	u := e.units[ui]
 	last := len(e.incs[i].tiers) - 1
 	for n, t := range e.incs[i].tiers {
-		if t.eligible(u.force, u.mode) {
+		if t.kinds&kindBit(u.force, u.mode) != 0 {
 			if t.filled() < t.Units {
 				return n
 			}

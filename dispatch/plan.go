@@ -97,11 +97,6 @@ func (e *Engine) planFor(cat Category, prio int, cell geo.Cell) ([]Tier, string)
 	return tiers, zone
 }
 
-// eligible reports whether a unit of force f and mode m may fill tier t.
-func (t *Tier) eligible(f Force, m geo.Mode) bool {
-	return t.kinds()&kindBit(f, m) != 0
-}
-
 // kinds is the set of (force, mode) pairs eligible for t, as bits of kindBit: the
 // nearest-unit search tests a unit against a tier with one AND.
 func (t *Tier) kinds() uint16 {

@@ -171,7 +171,7 @@ func Restore(cfg Config, snapshot []byte) (*Engine, error) {
 			disposition: s.Disposition, alerts: s.Alerts, camEvents: s.CamEvents, excluded: s.Excluded,
 			timeline: s.Timeline}
 		for _, ts := range s.Tiers {
-			inc.tiers = append(inc.tiers, &tier{Tier: ts.Tier, state: ts.State, units: tierUnitsFrom(ts.Units),
+			inc.tiers = append(inc.tiers, &tier{Tier: ts.Tier, kinds: ts.Tier.kinds(), state: ts.State, units: tierUnitsFrom(ts.Units),
 				recommended: tierUnitsFrom(ts.Recommended), posts: ts.Posts})
 		}
 		e.incs = append(e.incs, inc)

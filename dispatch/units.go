@@ -161,8 +161,8 @@ func (e *Engine) updateCoverage(i int32) {
 	e.placed.SetTag(i, tag)
 	var mask uint32
 	if u.free() {
-		for l := range e.covTiers {
-			if e.covTiers[l].eligible(u.force, u.mode) {
+		for l, k := range e.covKinds {
+			if k&kindBit(u.force, u.mode) != 0 {
 				mask |= 1 << l
 			}
 		}

@@ -198,7 +198,10 @@ func (x *Index) SearchNear(p Place, maxK int, limit func(k int) float64, visit f
 	}
 }
 
-// centre returns the centre of c, cached: searches ask for the same cells again and again.
+// Centre returns the centre of c, cached: searches ask for the same cells again and
+// again, and H3's own answer costs a cgo call.
+func (x *Index) Centre(c Cell) Point { return x.centre(c) }
+
 func (x *Index) centre(c Cell) Point {
 	p, ok := x.centres[c]
 	if !ok {

@@ -284,3 +284,11 @@ func TestModeErrors(t *testing.T) {
 		}
 	}
 }
+
+func TestCosLat(t *testing.T) {
+	for x := -math.Pi / 2; x <= math.Pi/2; x += 0.001 {
+		if got, want := cosLat(x), math.Cos(x); math.Abs(got-want) > 1e-6 {
+			t.Fatalf("cosLat(%v) = %v, want %v", x, got, want)
+		}
+	}
+}
