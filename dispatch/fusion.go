@@ -52,8 +52,8 @@ func (e *Engine) receiveAlert(ev *AlertReceived) {
 		return
 	}
 	p, err := placeOf(ev.Lat, ev.Lng, ev.Cell)
-	if err != nil {
-		e.reject("alert " + ev.ID + ": " + err.Error())
+	if err != nil || ev.ID == "" || ev.Category > OtherCategory {
+		e.reject(fmt.Sprintf("alert %s: invalid id, position or category (%v)", ev.ID, err))
 		return
 	}
 	prio := min(max(ev.Priority, 1), 4)

@@ -85,6 +85,10 @@ func (e *Engine) unitChanged(u *unit) {
 }
 
 func (e *Engine) upsertUnit(ev *UnitUpserted) {
+	if ev.ID == "" || ev.Force > Guard || ev.Mode > geo.Car || ev.Status > OffDuty {
+		e.reject("unit " + ev.ID + ": invalid id, force, mode or status")
+		return
+	}
 	i, ok := e.unitIDs[ev.ID]
 	if !ok {
 		i = int32(len(e.units))
@@ -112,6 +116,10 @@ func (e *Engine) applyFix(f *Fix) {
 		return
 	}
 	u := e.units[i]
+	if !(geo.Point{Lat: f.Lat, Lng: f.Lng}).Valid() {
+		e.reject("fix of " + f.Unit + ": position out of range")
+		return
+	}
 	cell := f.Cell
 	if cell == 0 {
 		c, err := geo.CellOf(geo.Point{Lat: f.Lat, Lng: f.Lng}, geo.DefaultRes)
@@ -204,6 +212,10 @@ func (e *Engine) setStatus(i int32, s Status, incident string, by string) {
 }
 
 func (e *Engine) statusCommand(ev *SetStatus) {
+	if ev.Status > OffDuty {
+		e.reject("invalid status")
+		return
+	}
 	i, ok := e.unitIDs[ev.Unit]
 	if !ok {
 		e.reject("unknown unit " + ev.Unit)
