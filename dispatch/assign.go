@@ -67,7 +67,7 @@ type scratch struct {
 	hrow          []int
 }
 
-// planOpen plans incidents that lack units: the triggers, or every open incident when
+// planOpen plans incidents that lack units: the triggers, or every short incident when
 // triggers is nil. Each incident is solved together with its short neighbours.
 func (e *Engine) planOpen(triggers []int32) {
 	s := &e.scratch
@@ -75,9 +75,12 @@ func (e *Engine) planOpen(triggers []int32) {
 	if triggers != nil {
 		queue = triggers
 	} else {
-		for _, i := range e.open {
-			if e.incs[i].short() {
-				queue = append(queue, i)
+		// Every short incident is on the short list, or changed during this Apply.
+		for _, list := range [][]int32{e.shortList, e.touched} {
+			for _, i := range list {
+				if e.incs[i].short() && !slices.Contains(queue, i) {
+					queue = append(queue, i)
+				}
 			}
 		}
 		slices.SortFunc(queue, e.byUrgency)
@@ -366,11 +369,31 @@ func (e *Engine) assignSlots() {
 	}
 	choice := s.minCostAssignment(cost, rows, cols)
 	if e.cfg.Recommend {
-		for _, i := range s.batch {
-			for _, t := range e.incs[i].tiers {
-				t.recommended = t.recommended[:0]
-			}
-			e.touch(i)
+		e.recommend(choice, units)
+		return
+	}
+	for r, c := range choice {
+		if c >= units {
+			continue
+		}
+		sl, ui := s.slots[r], s.units[c]
+		u := e.units[ui]
+		e.assign(sl.inc, ui, sl.tier, sl.target, e.cfg.Model.Seconds(u.mode, u.pos, sl.target, e.now), "")
+	}
+}
+
+// recommend replaces the batch's recommendations with the solution. Ticks plan short
+// incidents again and again, so only a recommendation that is new is announced.
+func (e *Engine) recommend(choice []int, units int) {
+	s := &e.scratch
+	type key struct {
+		inc  int32
+		tier int
+	}
+	prev := make(map[key][]*tierUnit)
+	for _, i := range s.batch {
+		for t, tr := range e.incs[i].tiers {
+			prev[key{i, t}], tr.recommended = tr.recommended, nil
 		}
 	}
 	for r, c := range choice {
@@ -380,12 +403,18 @@ func (e *Engine) assignSlots() {
 		sl, ui := s.slots[r], s.units[c]
 		u := e.units[ui]
 		eta := e.cfg.Model.Seconds(u.mode, u.pos, sl.target, e.now)
-		if !e.cfg.Recommend {
-			e.assign(sl.inc, ui, sl.tier, sl.target, eta, "")
-			continue
-		}
 		tr := e.incs[sl.inc].tiers[sl.tier]
 		tr.recommended = append(tr.recommended, &tierUnit{unit: ui, eta: eta, target: sl.target})
-		e.emit(Change{Kind: Recommended, Incident: e.incs[sl.inc].id, Unit: u.id, Tier: sl.tier + 1, ETA: roundETA(eta)})
+		if !slices.ContainsFunc(prev[key{sl.inc, sl.tier}], func(tu *tierUnit) bool { return tu.unit == ui }) {
+			e.emit(Change{Kind: Recommended, Incident: e.incs[sl.inc].id, Unit: u.id, Tier: sl.tier + 1, ETA: roundETA(eta)})
+			e.touch(sl.inc)
+		}
+	}
+	for _, i := range s.batch {
+		for t, tr := range e.incs[i].tiers {
+			if len(tr.recommended) != len(prev[key{i, t}]) {
+				e.touch(i)
+			}
+		}
 	}
 }

@@ -250,12 +250,7 @@ func (e *Engine) tick() {
 		return
 	}
 	e.lastReplan = e.now
-	for _, i := range e.open {
-		if e.incs[i].short() {
-			e.replan = true
-			break
-		}
-	}
+	e.replan = len(e.shortList) > 0
 	e.flushCoverage()
 }
 

@@ -60,11 +60,19 @@ func (e *Engine) receiveAlert(ev *AlertReceived) {
 	view := AlertView{ID: ev.ID, T: ev.T, Lat: ev.Lat, Lng: ev.Lng, Address: ev.Address,
 		Category: ev.Category, Priority: prio, Caller: ev.Caller, Text: ev.Text}
 
-	rings := geo.RingsWithin(e.placed.Spacing(p.Cell), e.cfg.DupRadius)
-	i := e.nearestOpen(p, rings, func(inc *incident, d float64) bool {
+	// The nearest compatible open incident within the radius and window, if any.
+	i, bestD := int32(-1), math.Inf(1)
+	maxK := geo.RingsWithin(e.openIdx.Spacing(p.Cell), e.cfg.DupRadius)
+	e.openIdx.SearchNear(p, maxK, func(int) float64 { return e.cfg.DupRadius }, func(j int32, at geo.Place, _ uint32) {
+		d := geo.FastDistance(p.Point, at.Point)
+		if d > e.cfg.DupRadius || d > bestD || (d == bestD && j > i) {
+			return
+		}
+		inc := e.incs[j]
 		gap := ev.T.Sub(inc.lastSeen)
-		return d <= e.cfg.DupRadius && gap <= e.cfg.DupWindow && gap >= -e.cfg.DupWindow &&
-			compatible(inc.category, ev.Category)
+		if gap <= e.cfg.DupWindow && gap >= -e.cfg.DupWindow && compatible(inc.category, ev.Category) {
+			i, bestD = j, d
+		}
 	})
 	dup := i >= 0
 	if dup {

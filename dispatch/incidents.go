@@ -214,7 +214,7 @@ func (e *Engine) openIncident(scene geo.Place, cat Category, prio int, received 
 	e.incs = append(e.incs, inc)
 	e.incIDs[inc.id] = i
 	e.open = append(e.open, i)
-	e.openIdx.Set(i, scene.Cell)
+	e.openIdx.Move(i, scene)
 	e.resolvePlan(i)
 	e.emit(Change{Kind: IncidentOpened, Incident: inc.id, Lat: scene.Lat, Lng: scene.Lng, Cell: scene.Cell})
 	e.touch(i)

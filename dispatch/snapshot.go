@@ -178,7 +178,7 @@ func Restore(cfg Config, snapshot []byte) (*Engine, error) {
 		e.incIDs[inc.id] = int32(n)
 		if !inc.closed {
 			e.open = append(e.open, int32(n))
-			e.openIdx.Set(int32(n), inc.scene.Cell)
+			e.openIdx.Move(int32(n), inc.scene)
 			if inc.short() {
 				inc.onShortList = true
 				e.shortList = append(e.shortList, int32(n))
