@@ -119,3 +119,33 @@ func BenchmarkEnginePlan(b *testing.B) {
 		b.StartTimer()
 	}
 }
+
+// BenchmarkEngineSnapshot: a snapshot, and a restore from it, of 100,000 units and
+// 1,000 open incidents: what the server pays every snapshot interval and at start.
+func BenchmarkEngineSnapshot(b *testing.B) {
+	e, _, t0 := benchCity(b, 100_000)
+	r := rand.New(rand.NewPCG(5, 6))
+	for i := 0; len(e.open) < 1000; i++ {
+		e.Apply(&AlertReceived{ID: fmt.Sprintf("A-%d", i), T: t0.Add(2 * time.Second), Lat: 24.46 + r.Float64()*0.11,
+			Lng: 118.06 + r.Float64()*0.15, Category: Criminal, Priority: 1 + i%4})
+	}
+	snap, err := e.Snapshot()
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Run("snapshot", func(b *testing.B) {
+		for i := 0; i < b.N; i++ {
+			if _, err := e.Snapshot(); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.ReportMetric(float64(len(snap))/(1<<20), "MiB")
+	})
+	b.Run("restore", func(b *testing.B) {
+		for i := 0; i < b.N; i++ {
+			if _, err := Restore(e.Config(), snap); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}

@@ -198,14 +198,7 @@ func Restore(cfg Config, snapshot []byte) (*Engine, error) {
 		e.camOrder = append(e.camOrder, c.ID)
 	}
 	for n, u := range e.units {
-		tag := uint32(kindBit(u.force, u.mode))
-		if u.free() {
-			tag |= tagFree
-		}
-		if u.committed() {
-			tag |= tagCommitted
-		}
-		e.placed.SetTag(int32(n), tag)
+		e.placed.SetTag(int32(n), u.tag())
 	}
 	e.coverage.SetState(st.Coverage)
 	slices.Sort(e.open)

@@ -155,10 +155,8 @@ const (
 	tagCommitted = 1 << 17
 )
 
-// updateCoverage refreshes what searches and coverage know of unit i after its status,
-// assignment or cell changed.
-func (e *Engine) updateCoverage(i int32) {
-	u := e.units[i]
+// tag is the unit's tag in the index.
+func (u *unit) tag() uint32 {
 	tag := uint32(kindBit(u.force, u.mode))
 	if u.free() {
 		tag |= tagFree
@@ -166,7 +164,14 @@ func (e *Engine) updateCoverage(i int32) {
 	if u.committed() {
 		tag |= tagCommitted
 	}
-	e.placed.SetTag(i, tag)
+	return tag
+}
+
+// updateCoverage refreshes what searches and coverage know of unit i after its status,
+// assignment or cell changed.
+func (e *Engine) updateCoverage(i int32) {
+	u := e.units[i]
+	e.placed.SetTag(i, u.tag())
 	var mask uint32
 	if u.free() {
 		for l, k := range e.covKinds {
