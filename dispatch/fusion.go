@@ -98,6 +98,29 @@ func (e *Engine) receiveAlert(ev *AlertReceived) {
 	e.emit(Change{Kind: AlertAccepted, Alert: ev.ID, Incident: e.incs[i].id, Duplicate: dup})
 }
 
+// AlertAnswer is what became of an alert: its incident, and whether it joined one
+// opened before.
+type AlertAnswer struct {
+	Incident  string `json:"incident"`
+	Duplicate bool   `json:"duplicate"`
+}
+
+// Alert returns what became of the alert with id, if the engine has seen it.
+func (e *Engine) Alert(id string) (AlertAnswer, bool) {
+	ref, ok := e.alerts[id]
+	if !ok {
+		return AlertAnswer{}, false
+	}
+	return AlertAnswer{Incident: e.incs[ref.inc].id, Duplicate: ref.dup}, true
+}
+
+// CameraEventIncident returns the incident a camera event was attached to ("" for
+// none), if the engine still remembers the event.
+func (e *Engine) CameraEventIncident(id string) (string, bool) {
+	inc, ok := e.camSeen[id]
+	return inc, ok
+}
+
 type camera struct {
 	id      string
 	name    string

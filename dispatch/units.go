@@ -70,6 +70,9 @@ func (e *Engine) Unit(id string) (UnitView, bool) {
 	return e.unitView(e.units[i]), true
 }
 
+// Known reports whether a unit is on the roster.
+func (e *Engine) Known(id string) bool { _, ok := e.unitIDs[id]; return ok }
+
 // Units returns every unit, in the order they joined the roster.
 func (e *Engine) Units() []UnitView {
 	out := make([]UnitView, len(e.units))

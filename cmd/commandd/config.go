@@ -1,0 +1,111 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"os"
+	"reflect"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Config is commandd's whole configuration. Every field is a flag and an environment
+// variable (COMMANDD_ and the flag's name in capitals, dashes as underscores); a flag
+// given on the command line wins.
+type Config struct {
+	Listen        string        `flag:"listen" help:"HTTP and WebSocket address"`
+	Data          string        `flag:"data" help:"data directory: the embedded log, snapshots, generated tokens"`
+	Tokens        string        `flag:"tokens" help:"tokens file (<token> <role> [<unit-id>] per line); empty: generate one in --data"`
+	NATS          string        `flag:"nats" help:"URL of an external NATS JetStream server or cluster; empty: embedded"`
+	Region        string        `flag:"region" help:"region of this engine: the log is the stream events.<region>"`
+	LogSync       string        `flag:"log-sync" help:"how the embedded log syncs to disk: always, or an interval such as 1s (see docs/durability.md)"`
+	SnapshotEvery time.Duration `flag:"snapshot-every" help:"how often the engine's state is written to --data"`
+	Tick          time.Duration `flag:"tick" help:"engine clock tick: deadlines, coverage and re-planning advance with it"`
+	FrameRate     float64       `flag:"frame-rate" help:"unit position frames per second sent to clients"`
+	Recommend     bool          `flag:"recommend" help:"recommend units and wait for operators to confirm, instead of assigning at once"`
+	Origins       string        `flag:"origins" help:"comma-separated extra origins allowed to open WebSockets"`
+	LogLevel      string        `flag:"log-level" help:"debug, info, warn or error"`
+}
+
+func defaults() Config {
+	return Config{Listen: "127.0.0.1:8080", Data: "data", Region: "default", LogSync: "always",
+		SnapshotEvery: 30 * time.Second, Tick: time.Second, FrameRate: 10, LogLevel: "info"}
+}
+
+// parseConfig reads flags over environment over defaults. The flags come from the
+// struct tags, so the tags are the documentation (`commandd -h` prints them).
+func parseConfig(args []string) (Config, error) {
+	c := defaults()
+	fs := flag.NewFlagSet("commandd", flag.ContinueOnError)
+	v := reflect.ValueOf(&c).Elem()
+	for i := range v.NumField() {
+		f, field := v.Type().Field(i), v.Field(i)
+		name, help := f.Tag.Get("flag"), f.Tag.Get("help")
+		envName := "COMMANDD_" + strings.ToUpper(strings.ReplaceAll(name, "-", "_"))
+		help += " (env " + envName + ")"
+		if s, ok := os.LookupEnv(envName); ok {
+			if err := setField(field, s); err != nil {
+				return c, fmt.Errorf("%s: %w", envName, err)
+			}
+		}
+		switch p := field.Addr().Interface().(type) {
+		case *string:
+			fs.StringVar(p, name, *p, help)
+		case *time.Duration:
+			fs.DurationVar(p, name, *p, help)
+		case *float64:
+			fs.Float64Var(p, name, *p, help)
+		case *bool:
+			fs.BoolVar(p, name, *p, help)
+		default:
+			return c, fmt.Errorf("config field %s: unsupported type %s", f.Name, f.Type)
+		}
+	}
+	if err := fs.Parse(args); err != nil {
+		return c, err
+	}
+	if c.FrameRate <= 0 || c.Tick <= 0 || c.SnapshotEvery <= 0 {
+		return c, fmt.Errorf("frame-rate, tick and snapshot-every must be positive")
+	}
+	return c, nil
+}
+
+// setField sets a config field from an environment variable's text.
+func setField(field reflect.Value, s string) error {
+	switch p := field.Addr().Interface().(type) {
+	case *string:
+		*p = s
+	case *time.Duration:
+		d, err := time.ParseDuration(s)
+		if err != nil {
+			return err
+		}
+		*p = d
+	case *float64:
+		f, err := strconv.ParseFloat(s, 64)
+		if err != nil {
+			return err
+		}
+		*p = f
+	case *bool:
+		b, err := strconv.ParseBool(s)
+		if err != nil {
+			return err
+		}
+		*p = b
+	}
+	return nil
+}
+
+// logSync turns --log-sync into the log's sync interval (0: every write).
+func (c Config) logSync() (time.Duration, error) {
+	if c.LogSync == "always" {
+		return 0, nil
+	}
+	d, err := time.ParseDuration(c.LogSync)
+	if err != nil || d <= 0 {
+		return 0, fmt.Errorf("log-sync: want always or a positive interval, got %q", c.LogSync)
+	}
+	return d, nil
+}

@@ -1,0 +1,330 @@
+package main
+
+// End-to-end tests: the real commandd binary as a subprocess, driven over real HTTP
+// and WebSocket on loopback, with its embedded JetStream log on disk, the way an
+// outside system or an acceptance test would drive it.
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
+)
+
+var binary string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "commandd-e2e")
+	if err != nil {
+		panic(err)
+	}
+	binary = filepath.Join(dir, "commandd")
+	if out, err := exec.Command("go", "build", "-o", binary, ".").CombinedOutput(); err != nil {
+		fmt.Fprintf(os.Stderr, "build commandd: %v\n%s", err, out)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// Tokens used by the tests, one per role.
+const (
+	tokAdmin      = "admin-token-0123456789abcdef"
+	tokOperator   = "operator-token-0123456789abcdef"
+	tokSupervisor = "supervisor-token-0123456789abcdef"
+	tokIngest     = "ingest-token-0123456789abcdef"
+	tokUnitP17    = "unit-p17-token-0123456789abcdef"
+	tokVolunteer  = "volunteer-token-0123456789abcdef"
+)
+
+// server is one running commandd.
+type server struct {
+	t    *testing.T
+	cmd  *exec.Cmd
+	base string
+	data string
+	logs *bytes.Buffer
+}
+
+// start runs commandd on a free loopback port with data in dir and waits for /readyz.
+func start(t *testing.T, dir string, extra ...string) *server {
+	t.Helper()
+	tokens := filepath.Join(dir, "test-tokens")
+	if _, err := os.Stat(tokens); err != nil {
+		body := fmt.Sprintf("# roles\n%s admin\n%s operator\n%s supervisor\n%s ingest\n%s unit P-17\n%s volunteer\n",
+			tokAdmin, tokOperator, tokSupervisor, tokIngest, tokUnitP17, tokVolunteer)
+		if err := os.WriteFile(tokens, []byte(body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	args := append([]string{"--listen", "127.0.0.1:0", "--data", dir, "--tokens", tokens, "--tick", "200ms", "--log-level", "debug"}, extra...)
+	cmd := exec.Command(binary, args...)
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	s := &server{t: t, cmd: cmd, data: dir, logs: &bytes.Buffer{}}
+	addr := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(stderr)
+		for sc.Scan() {
+			line := sc.Text()
+			s.logs.WriteString(line + "\n")
+			var m struct {
+				Message string `json:"message"`
+				Listen  string `json:"listen"`
+			}
+			if json.Unmarshal([]byte(line), &m) == nil && m.Message == "commandd serving" {
+				addr <- m.Listen
+			}
+		}
+	}()
+	select {
+	case a := <-addr:
+		s.base = "http://" + a
+	case <-time.After(20 * time.Second):
+		cmd.Process.Kill()
+		t.Fatalf("commandd did not start:\n%s", s.logs)
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		resp, err := http.Get(s.base + "/readyz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				break
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("commandd not ready:\n%s", s.logs)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Cleanup(func() { s.kill() })
+	return s
+}
+
+// stop asks commandd to shut down cleanly and waits.
+func (s *server) stop() {
+	if s.cmd.ProcessState != nil {
+		return
+	}
+	_ = s.cmd.Process.Signal(syscall.SIGTERM)
+	done := make(chan struct{})
+	go func() { _ = s.cmd.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(20 * time.Second):
+		s.kill()
+	}
+}
+
+// kill ends commandd at once, as a crash would.
+func (s *server) kill() {
+	if s.cmd.ProcessState == nil {
+		_ = s.cmd.Process.Kill()
+		_ = s.cmd.Wait()
+	}
+}
+
+// do sends a request with a token and returns the status and decoded body.
+func (s *server) do(method, path, token, body string) (int, map[string]any) {
+	s.t.Helper()
+	req, _ := http.NewRequest(method, s.base+path, strings.NewReader(body))
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		s.t.Fatalf("%s %s: %v", method, path, err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	var m map[string]any
+	if len(raw) > 0 && raw[0] == '{' {
+		_ = json.Unmarshal(raw, &m)
+	}
+	if m == nil {
+		m = map[string]any{"_raw": string(raw)}
+	}
+	return resp.StatusCode, m
+}
+
+// must is do that fails the test on an unexpected status.
+func (s *server) must(want int, method, path, token, body string) map[string]any {
+	s.t.Helper()
+	got, m := s.do(method, path, token, body)
+	if got != want {
+		s.t.Fatalf("%s %s: status %d, want %d: %v", method, path, got, want, m)
+	}
+	return m
+}
+
+// socket is a WebSocket client of commandd.
+type socket struct {
+	t    *testing.T
+	conn *websocket.Conn
+}
+
+func (s *server) subscribe(token, sub string) *socket {
+	s.t.Helper()
+	u := strings.Replace(s.base, "http://", "ws://", 1) + "/ws?access_token=" + url.QueryEscape(token)
+	conn, _, err := websocket.DefaultDialer.Dial(u, nil)
+	if err != nil {
+		s.t.Fatalf("dial: %v", err)
+	}
+	if err := conn.WriteMessage(websocket.TextMessage, []byte(sub)); err != nil {
+		s.t.Fatal(err)
+	}
+	s.t.Cleanup(func() { conn.Close() })
+	return &socket{t: s.t, conn: conn}
+}
+
+// expect reads frames until one of type typ for which ok is true arrives.
+func (w *socket) expect(typ string, ok func(map[string]any) bool) map[string]any {
+	w.t.Helper()
+	w.conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+	for {
+		_, b, err := w.conn.ReadMessage()
+		if err != nil {
+			w.t.Fatalf("waiting for a %s frame: %v", typ, err)
+		}
+		var m map[string]any
+		if err := json.Unmarshal(b, &m); err != nil {
+			w.t.Fatalf("bad frame %s: %v", b, err)
+		}
+		if m["type"] == typ && (ok == nil || ok(m)) {
+			return m
+		}
+	}
+}
+
+func TestAlertToAssignment(t *testing.T) {
+	s := start(t, t.TempDir())
+	s.must(200, "PUT", "/api/v1/units/P-17", tokOperator, `{"callsign":"湖里巡17","force":"police","mode":"car","status":"available"}`)
+	s.must(200, "PUT", "/api/v1/units/P-18", tokOperator, `{"callsign":"湖里巡18","force":"police","mode":"car"}`)
+	s.must(200, "PUT", "/api/v1/units/V-1", tokOperator, `{"force":"volunteer","mode":"foot"}`)
+	fixes := s.must(202, "POST", "/api/v1/fixes", tokIngest,
+		`[{"unit":"P-17","lat":24.5000,"lng":118.1225},{"unit":"P-18","lat":24.5000,"lng":118.1111},{"unit":"V-1","lat":24.5050,"lng":118.1200},{"unit":"NOPE","lat":24.5,"lng":118.1}]`)
+	if fixes["accepted"].(float64) != 3 || len(fixes["rejected"].([]any)) != 1 {
+		t.Fatalf("fixes answer %v", fixes)
+	}
+	unit := s.subscribe(tokUnitP17, `{"type":"subscribe","view":"unit","unit":"P-17"}`)
+	unit.expect("snapshot", nil)
+	wall := s.subscribe(tokOperator, `{"type":"subscribe","view":"wall","bbox":[118.0,24.4,118.3,24.6]}`)
+	snap := wall.expect("snapshot", nil)
+	if n := len(snap["units"].([]any)); n != 3 {
+		t.Fatalf("wall snapshot has %d units, want 3", n)
+	}
+
+	alert := `{"id":"110-20261122-0001","lat":24.5000,"lng":118.1200,"address":"湖里区 金山路","category":"criminal","priority":2,"caller":"138****0000","text":"robbery"}`
+	ans := s.must(201, "POST", "/api/v1/alerts", tokIngest, alert)
+	inc, _ := ans["incident"].(string)
+	if !strings.HasPrefix(inc, "INC-") || ans["duplicate"] != false || ans["alert"] != "110-20261122-0001" {
+		t.Fatalf("alert answer %v", ans)
+	}
+	a := unit.expect("assignment", func(m map[string]any) bool { return m["unit"] == "P-17" })
+	if a["incident"] != inc || a["tier"].(float64) != 1 || a["eta_s"].(float64) > 60 {
+		t.Fatalf("assignment %v", a)
+	}
+	got := wall.expect("incident", func(m map[string]any) bool { return m["id"] == inc })
+	if tiers := got["tiers"].([]any); len(tiers) != 3 {
+		t.Fatalf("incident frame has %d tier clocks, want 3: %v", len(tiers), got)
+	}
+	// The sender retries: same answer, 200.
+	again := s.must(200, "POST", "/api/v1/alerts", tokIngest, alert)
+	if again["incident"] != inc {
+		t.Fatalf("retry answered %v, first %v", again, ans)
+	}
+	// The unit reports on scene over its socket; the wall sees the tier met.
+	unit.conn.WriteMessage(websocket.TextMessage, []byte(`{"type":"status","status":"onscene","incident":"`+inc+`"}`))
+	wall.expect("incident", func(m map[string]any) bool {
+		t1 := m["tiers"].([]any)[0].(map[string]any)
+		return m["id"] == inc && t1["state"] == "met"
+	})
+	v := s.must(200, "GET", "/api/v1/incidents/"+inc, tokSupervisor, "")
+	if v["status"] != "open" || len(v["alerts"].([]any)) != 1 {
+		t.Fatalf("incident %v", v)
+	}
+}
+
+func TestRolesAndBadInput(t *testing.T) {
+	s := start(t, t.TempDir())
+	s.must(200, "PUT", "/api/v1/units/P-17", tokOperator, `{"force":"police","mode":"car"}`)
+	for _, tc := range []struct {
+		method, path, token, body string
+		want                      int
+		code                      string
+	}{
+		{"POST", "/api/v1/alerts", "", `{}`, 401, "unauthenticated"},
+		{"POST", "/api/v1/alerts", "not-a-token-at-all", `{}`, 401, "unauthenticated"},
+		{"POST", "/api/v1/alerts", tokSupervisor, `{"id":"x","lat":24.5,"lng":118.1,"category":"fire","priority":1}`, 403, "permission_denied"},
+		{"POST", "/api/v1/alerts", tokVolunteer, `{"id":"x","lat":24.5,"lng":118.1,"category":"fire","priority":1}`, 403, "permission_denied"},
+		{"PUT", "/api/v1/units/P-99", tokIngest, `{"force":"police","mode":"car"}`, 403, "permission_denied"},
+		{"POST", "/api/v1/units/P-18/status", tokUnitP17, `{"status":"busy"}`, 403, "permission_denied"},
+		{"POST", "/api/v1/incidents/INC-000001/assign", tokIngest, `{"unit":"P-17"}`, 403, "permission_denied"},
+		{"GET", "/api/v1/incidents", tokIngest, ``, 403, "permission_denied"},
+		{"POST", "/api/v1/alerts", tokIngest, `{"id":"x",`, 400, "invalid_argument"},
+		{"POST", "/api/v1/alerts", tokIngest, `{"id":"x","lat":"north","lng":118.1,"category":"fire","priority":1}`, 400, "invalid_argument"},
+		{"POST", "/api/v1/alerts", tokIngest, `{"id":"x","lat":124.5,"lng":118.1,"category":"fire","priority":1}`, 400, "invalid_argument"},
+		{"POST", "/api/v1/alerts", tokIngest, `{"id":"x","lat":24.5,"lng":118.1,"category":"alien","priority":1}`, 400, "invalid_argument"},
+		{"POST", "/api/v1/alerts", tokIngest, `{"id":"x","t":"1999-01-01T00:00:00Z","lat":24.5,"lng":118.1,"category":"fire","priority":1}`, 400, "invalid_argument"},
+		{"POST", "/api/v1/alerts", tokIngest, `{"id":"x","text":"` + strings.Repeat("a", 70000) + `"}`, 413, "too_large"},
+		{"POST", "/api/v1/incidents/INC-999999/close", tokOperator, `{}`, 404, "not_found"},
+		{"GET", "/api/v1/units/NOPE", tokOperator, ``, 404, "not_found"},
+	} {
+		got, m := s.do(tc.method, tc.path, tc.token, tc.body)
+		e, _ := m["error"].(map[string]any)
+		if got != tc.want || e == nil || e["code"] != tc.code {
+			t.Errorf("%s %s as %.12s: %d %v, want %d %s", tc.method, tc.path, tc.token, got, m, tc.want, tc.code)
+		}
+	}
+	// Nothing rejected changed anything.
+	list := s.must(200, "GET", "/api/v1/incidents?status=all", tokOperator, "")
+	_ = list
+	code, m := s.do("GET", "/api/v1/incidents?status=all", tokOperator, "")
+	if code != 200 || m["_raw"] != "[]\n" {
+		t.Fatalf("incidents after rejected requests: %d %v", code, m)
+	}
+}
+
+func TestRestartKeepsEverything(t *testing.T) {
+	dir := t.TempDir()
+	s := start(t, dir)
+	s.must(200, "PUT", "/api/v1/units/P-17", tokOperator, `{"force":"police","mode":"car"}`)
+	s.must(202, "POST", "/api/v1/fixes", tokIngest, `{"unit":"P-17","lat":24.5,"lng":118.121}`+"\n")
+	first := s.must(201, "POST", "/api/v1/alerts", tokIngest, `{"id":"A-1","lat":24.5,"lng":118.12,"category":"traffic","priority":3}`)
+	s.stop()
+
+	s = start(t, dir)
+	again := s.must(200, "POST", "/api/v1/alerts", tokIngest, `{"id":"A-1","lat":24.5,"lng":118.12,"category":"traffic","priority":3}`)
+	if again["incident"] != first["incident"] {
+		t.Fatalf("after a restart the alert answers %v, first %v", again, first)
+	}
+	u := s.must(200, "GET", "/api/v1/units/P-17", tokOperator, "")
+	if u["incident"] != first["incident"] {
+		t.Fatalf("unit after restart: %v", u)
+	}
+	s.kill() // a crash: no final snapshot; the log's tail must bring everything back
+	s = start(t, dir)
+	u = s.must(200, "GET", "/api/v1/units/P-17", tokOperator, "")
+	if u["incident"] != first["incident"] || u["lat"].(float64) != 24.5 {
+		t.Fatalf("unit after a crash: %v", u)
+	}
+}

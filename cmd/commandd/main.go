@@ -1,0 +1,154 @@
+// Command commandd is the dispatch server: it takes alerts, GPS and camera events over
+// HTTP and WebSocket, keeps them in a durable JetStream log, applies them to the
+// dispatch engine in order and pushes live state to wall screens and handhelds.
+//
+//	commandd --listen 127.0.0.1:8080 --data DIR [--tokens FILE]
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"commandd/dispatch"
+	"commandd/streams"
+)
+
+func main() {
+	cfg, err := parseConfig(os.Args[1:])
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "commandd:", err)
+		os.Exit(2)
+	}
+	level, err := zerolog.ParseLevel(cfg.LogLevel)
+	if err != nil {
+		level = zerolog.InfoLevel
+	}
+	logger := zerolog.New(os.Stderr).Level(level).With().Timestamp().Str("service", "commandd").Logger()
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, cfg, logger); err != nil {
+		logger.Error().Err(err).Msg("commandd stopped")
+		os.Exit(1)
+	}
+}
+
+// run wires the one-way path — ingest → log → engine → hub → clients — and serves
+// until ctx ends, then drains ingest, stops the loop (which writes a final snapshot) and
+// closes the log.
+func run(ctx context.Context, cfg Config, logger zerolog.Logger) error {
+	if err := os.MkdirAll(cfg.Data, 0o750); err != nil {
+		return fmt.Errorf("data dir: %w", err)
+	}
+	tokensPath := cfg.Tokens
+	if tokensPath == "" {
+		path, created, err := streams.EnsureTokens(cfg.Data)
+		if err != nil {
+			return err
+		}
+		tokensPath = path
+		if created {
+			logger.Info().Str("file", path).Msg("wrote fresh tokens")
+		}
+	}
+	tokens, err := streams.LoadTokens(tokensPath)
+	if err != nil {
+		return err
+	}
+	sync, err := cfg.logSync()
+	if err != nil {
+		return err
+	}
+	log, err := streams.OpenLog(ctx, streams.LogConfig{URL: cfg.NATS, Dir: cfg.Data, Region: cfg.Region, Sync: sync})
+	if err != nil {
+		return err
+	}
+	defer log.Close()
+
+	hub := streams.NewHub(logger)
+	loop, err := streams.NewLoop(log, dispatch.Config{Recommend: cfg.Recommend}, hub, cfg.Data, cfg.SnapshotEvery, logger)
+	if err != nil {
+		return err
+	}
+	metrics := streams.NewMetrics(func() float64 {
+		last, _ := log.Last(context.Background())
+		return float64(last - min(last, loop.Applied()))
+	}, func() float64 { return float64(hub.Dropped()) })
+	loop.OnApply = metrics.ObserveApply
+	var origins []string
+	if cfg.Origins != "" {
+		origins = strings.Split(cfg.Origins, ",")
+	}
+	srv := &streams.Server{Log: log, Loop: loop, Hub: hub, Tokens: tokens, Logger: logger,
+		Limits: streams.DefaultLimits, Origins: origins, Metrics: metrics}
+
+	loopCtx, stopLoop := context.WithCancel(context.Background())
+	defer stopLoop()
+	loopDone := make(chan error, 1)
+	go func() { loopDone <- loop.Run(loopCtx) }()
+	go every(ctx, cfg.Tick, func(now time.Time) {
+		if _, err := log.Append(ctx, "", &dispatch.Tick{T: now.UTC()}); err != nil && ctx.Err() == nil {
+			logger.Error().Err(err).Msg("tick append failed")
+		}
+	})
+	go every(ctx, time.Duration(float64(time.Second)/cfg.FrameRate), func(time.Time) { hub.FlushUnits() })
+
+	ln, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		stopLoop()
+		return fmt.Errorf("listen: %w", err)
+	}
+	httpSrv := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- httpSrv.Serve(ln) }()
+	abs, _ := filepath.Abs(tokensPath)
+	logger.Info().Str("listen", ln.Addr().String()).Str("tokens", abs).Str("data", cfg.Data).Msg("commandd serving")
+	fmt.Fprintf(os.Stderr, "\ncommandd is up on http://%s\n  API token for operators: %s\n  tokens file: %s\n\n",
+		ln.Addr(), tokens.Token(streams.Operator), abs)
+
+	select {
+	case <-ctx.Done():
+	case err := <-serveErr:
+		stopLoop()
+		return fmt.Errorf("serve: %w", err)
+	case err := <-loopDone:
+		_ = httpSrv.Close()
+		return fmt.Errorf("engine loop: %w", err)
+	}
+	logger.Info().Msg("shutting down: draining ingest")
+	shutCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := httpSrv.Shutdown(shutCtx); err != nil {
+		logger.Warn().Err(err).Msg("http shutdown")
+	}
+	stopLoop()
+	if err := <-loopDone; err != nil && !errors.Is(err, context.Canceled) {
+		return fmt.Errorf("engine loop: %w", err)
+	}
+	logger.Info().Msg("stopped")
+	return nil
+}
+
+// every calls fn every d until ctx ends.
+func every(ctx context.Context, d time.Duration, fn func(time.Time)) {
+	t := time.NewTicker(d)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case now := <-t.C:
+			fn(now)
+		}
+	}
+}

@@ -1,0 +1,514 @@
+package streams
+
+import (
+	"cmp"
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/rs/zerolog"
+	"golang.org/x/time/rate"
+
+	"commandd/dispatch"
+)
+
+// Limits bound what one request may carry and how often a token may call.
+type Limits struct {
+	MaxBody    int64   // bytes, for everything but fixes
+	MaxFixBody int64   // bytes, for a batch of fixes
+	MaxBatch   int     // fixes in one batch
+	Rate       float64 // requests per second per token
+	Burst      int
+}
+
+// DefaultLimits are generous for machines and strict enough to keep one from drowning
+// the rest.
+var DefaultLimits = Limits{MaxBody: 64 << 10, MaxFixBody: 16 << 20, MaxBatch: 50000, Rate: 500, Burst: 1000}
+
+// Server is commandd's HTTP front: ingest, reads and the WebSocket hub.
+type Server struct {
+	Log     *Log
+	Loop    *Loop
+	Hub     *Hub
+	Tokens  *Tokens
+	Logger  zerolog.Logger
+	Limits  Limits
+	Origins []string // extra allowed WebSocket origins; the server's own host always is
+	Metrics *Metrics
+
+	limiters sync.Map // token id → *rate.Limiter
+}
+
+// handler is an API endpoint: it answers with a value and a status, or an error.
+type handler func(r *http.Request, p Principal) (status int, body any, err *Error)
+
+// route authenticates, authorises by role, rate-limits and runs h.
+func (s *Server) route(name string, allowed []Role, h handler) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		status, body, err := s.serve(r, allowed, h)
+		if err != nil {
+			status = err.Status
+			WriteError(w, err)
+		} else {
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(status)
+			if body != nil {
+				_ = json.NewEncoder(w).Encode(body)
+			}
+		}
+		s.Metrics.request(name, status, time.Since(start))
+		if err != nil {
+			s.Logger.Debug().Str("endpoint", name).Int("status", status).Str("code", err.Code).Str("field", err.Field).
+				Str("reason", err.Message).Msg("request rejected")
+		}
+	}
+}
+
+func (s *Server) serve(r *http.Request, allowed []Role, h handler) (int, any, *Error) {
+	p, err := s.Tokens.Authenticate(r)
+	if err != nil {
+		return 0, nil, err
+	}
+	if !p.Is(allowed...) && !p.Is(Admin) {
+		return 0, nil, Errorf("permission_denied", "", "role %s may not do this", p.Role)
+	}
+	if !s.limiter(p).Allow() {
+		return 0, nil, Errorf("rate_limited", "", "too many requests for this token")
+	}
+	return h(r, p)
+}
+
+func (s *Server) limiter(p Principal) *rate.Limiter {
+	if l, ok := s.limiters.Load(p.Name()); ok {
+		return l.(*rate.Limiter)
+	}
+	l, _ := s.limiters.LoadOrStore(p.Name(), rate.NewLimiter(rate.Limit(s.Limits.Rate), s.Limits.Burst))
+	return l.(*rate.Limiter)
+}
+
+// body reads a request body of at most limit bytes.
+func body(r *http.Request, limit int64) ([]byte, *Error) {
+	b, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, limit))
+	var tooLarge *http.MaxBytesError
+	if errors.As(err, &tooLarge) {
+		return nil, Errorf("too_large", "", "body over %d bytes", limit)
+	}
+	if err != nil {
+		return nil, Invalid("", "reading body: %v", err)
+	}
+	return b, nil
+}
+
+// commit appends one event to the log, waits until the engine has applied it, and
+// returns the engine's answer. A rejection by the engine becomes the matching error.
+func (s *Server) commit(ctx context.Context, msgID string, ev dispatch.Event) ([]dispatch.Change, *Error) {
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	seq, err := s.Log.Append(ctx, msgID, ev)
+	if err != nil {
+		s.Logger.Error().Err(err).Str("event", ev.Kind()).Msg("log append failed")
+		return nil, Errorf("unavailable", "", "the event log did not take the event; retry")
+	}
+	ans, err := s.Loop.Wait(ctx, seq)
+	if err != nil {
+		return nil, Errorf("unavailable", "", "stored at %d but not yet applied; retry to get the answer", seq)
+	}
+	for _, c := range ans {
+		if c.Kind == dispatch.Rejected {
+			return ans, rejection(c.Reason)
+		}
+	}
+	return ans, nil
+}
+
+// rejection maps an engine rejection to the contract's error codes.
+func rejection(reason string) *Error {
+	switch {
+	case strings.HasPrefix(reason, "unknown incident"), strings.HasPrefix(reason, "unknown unit"),
+		strings.HasPrefix(reason, "unknown or closed incident"), strings.Contains(reason, "unknown camera"):
+		return Errorf("not_found", "", "%s", reason)
+	case strings.Contains(reason, "is closed"), strings.Contains(reason, "is not on"), strings.Contains(reason, "no position"):
+		return Errorf("conflict", "", "%s", reason)
+	}
+	return Invalid("", "%s", reason)
+}
+
+// Handler returns the HTTP routes of the wire contract.
+func (s *Server) Handler() http.Handler {
+	staff := []Role{Operator, Supervisor}
+	mux := http.NewServeMux()
+	mux.HandleFunc("PUT /api/v1/units/{id}", s.route("put_unit", []Role{Operator}, s.putUnit))
+	mux.HandleFunc("GET /api/v1/units", s.route("get_units", append(staff, Ingest), s.getUnits))
+	mux.HandleFunc("GET /api/v1/units/{id}", s.route("get_unit", append(staff, Ingest, UnitRole), s.getUnit))
+	mux.HandleFunc("PUT /api/v1/cameras/{id}", s.route("put_camera", []Role{Operator, Ingest}, s.putCamera))
+	mux.HandleFunc("GET /api/v1/cameras", s.route("get_cameras", append(staff, Ingest), s.getCameras))
+	mux.HandleFunc("POST /api/v1/fixes", s.route("post_fixes", []Role{Ingest, UnitRole}, s.postFixes))
+	mux.HandleFunc("POST /api/v1/alerts", s.route("post_alert", []Role{Ingest, Operator}, s.postAlert))
+	mux.HandleFunc("POST /api/v1/camera-events", s.route("post_camera_event", []Role{Ingest}, s.postCameraEvent))
+	mux.HandleFunc("POST /api/v1/incidents/{id}/assign", s.route("assign", []Role{Operator}, s.assign))
+	mux.HandleFunc("POST /api/v1/incidents/{id}/release", s.route("release", []Role{Operator}, s.release))
+	mux.HandleFunc("POST /api/v1/incidents/{id}/close", s.route("close", []Role{Operator}, s.close))
+	mux.HandleFunc("POST /api/v1/units/{id}/status", s.route("unit_status", []Role{Operator, UnitRole}, s.unitStatus))
+	mux.HandleFunc("GET /api/v1/incidents", s.route("get_incidents", staff, s.getIncidents))
+	mux.HandleFunc("GET /api/v1/incidents/{id}", s.route("get_incident", append(staff, UnitRole), s.getIncident))
+	mux.HandleFunc("GET /api/v1/coverage", s.route("get_coverage", staff, s.getCoverage))
+	mux.HandleFunc("GET /ws", s.serveWS)
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("ok\n")) })
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+		if !s.Loop.Ready() {
+			WriteError(w, Errorf("unavailable", "", "replaying the log"))
+			return
+		}
+		w.Write([]byte("ready\n"))
+	})
+	mux.Handle("GET /metrics", s.Metrics.Handler())
+	return mux
+}
+
+func (s *Server) putUnit(r *http.Request, p Principal) (int, any, *Error) {
+	b, err := body(r, s.Limits.MaxBody)
+	if err != nil {
+		return 0, nil, err
+	}
+	ev, err := DecodeUnit(r.PathValue("id"), b, time.Now())
+	if err != nil {
+		return 0, nil, err
+	}
+	ev.By = p.Name()
+	if _, err := s.commit(r.Context(), "", ev); err != nil {
+		return 0, nil, err
+	}
+	var v dispatch.UnitView
+	s.Loop.Read(func(e *dispatch.Engine) { v, _ = e.Unit(ev.ID) })
+	return http.StatusOK, v, nil
+}
+
+func (s *Server) getUnits(r *http.Request, _ Principal) (int, any, *Error) {
+	var v []dispatch.UnitView
+	s.Loop.Read(func(e *dispatch.Engine) { v = e.Units() })
+	return http.StatusOK, v, nil
+}
+
+func (s *Server) getUnit(r *http.Request, p Principal) (int, any, *Error) {
+	id := r.PathValue("id")
+	if p.Is(UnitRole) && p.Unit != id {
+		return 0, nil, Errorf("permission_denied", "", "a unit token reads only its own unit")
+	}
+	var v dispatch.UnitView
+	var ok bool
+	s.Loop.Read(func(e *dispatch.Engine) { v, ok = e.Unit(id) })
+	if !ok {
+		return 0, nil, Errorf("not_found", "", "no unit %q", id)
+	}
+	return http.StatusOK, v, nil
+}
+
+func (s *Server) putCamera(r *http.Request, p Principal) (int, any, *Error) {
+	b, err := body(r, s.Limits.MaxBody)
+	if err != nil {
+		return 0, nil, err
+	}
+	ev, err := DecodeCamera(r.PathValue("id"), b, time.Now())
+	if err != nil {
+		return 0, nil, err
+	}
+	if _, err := s.commit(r.Context(), "", ev); err != nil {
+		return 0, nil, err
+	}
+	return http.StatusOK, dispatch.CameraView{ID: ev.ID, Name: ev.Name, Lat: ev.Lat, Lng: ev.Lng, Cell: ev.Cell, Heading: ev.Heading}, nil
+}
+
+func (s *Server) getCameras(r *http.Request, _ Principal) (int, any, *Error) {
+	var v []dispatch.CameraView
+	s.Loop.Read(func(e *dispatch.Engine) { v = e.Cameras() })
+	return http.StatusOK, v, nil
+}
+
+// fixesAnswer is the answer to a batch of fixes.
+type fixesAnswer struct {
+	Accepted int         `json:"accepted"`
+	Rejected []ItemError `json:"rejected"`
+}
+
+func (s *Server) postFixes(r *http.Request, p Principal) (int, any, *Error) {
+	b, err := body(r, s.Limits.MaxFixBody)
+	if err != nil {
+		return 0, nil, err
+	}
+	fixes, rejected, err := DecodeFixes(b, time.Now(), s.Limits.MaxBatch)
+	if err != nil {
+		return 0, nil, err
+	}
+	accepted := s.knownFixes(fixes, &rejected, p)
+	if rejected == nil {
+		rejected = []ItemError{}
+	}
+	if len(accepted) > 0 {
+		events := make([]dispatch.Event, len(accepted))
+		for i := range accepted {
+			events[i] = &accepted[i]
+		}
+		if _, err := s.Log.Append(r.Context(), "", events...); err != nil {
+			s.Logger.Error().Err(err).Int("fixes", len(events)).Msg("log append failed")
+			return 0, nil, Errorf("unavailable", "", "the event log did not take the fixes; retry")
+		}
+	}
+	s.Metrics.fixes(len(accepted), len(rejected))
+	return http.StatusAccepted, fixesAnswer{Accepted: len(accepted), Rejected: rejected}, nil
+}
+
+// knownFixes keeps the fixes of known units that p may report for; the others are
+// added to rejected, with their index in the batch as sent.
+func (s *Server) knownFixes(fixes []dispatch.Fix, rejected *[]ItemError, p Principal) []dispatch.Fix {
+	bad := map[int]bool{}
+	for _, r := range *rejected {
+		bad[r.Index] = true
+	}
+	kept := fixes[:0]
+	index := 0
+	s.Loop.Read(func(e *dispatch.Engine) {
+		for _, f := range fixes {
+			for bad[index] {
+				index++
+			}
+			switch {
+			case p.Is(UnitRole) && f.Unit != p.Unit:
+				*rejected = append(*rejected, ItemError{Index: index, Error: Errorf("permission_denied", "unit", "a unit token reports only for its own unit")})
+			case !e.Known(f.Unit):
+				*rejected = append(*rejected, ItemError{Index: index, Error: Errorf("not_found", "unit", "unknown unit %q", f.Unit)})
+			default:
+				kept = append(kept, f)
+			}
+			index++
+		}
+	})
+	slices.SortFunc(*rejected, func(a, b ItemError) int { return cmp.Compare(a.Index, b.Index) })
+	return kept
+}
+
+// alertAnswer is the answer to an alert.
+type alertAnswer struct {
+	Alert     string `json:"alert"`
+	Incident  string `json:"incident"`
+	Duplicate bool   `json:"duplicate"`
+}
+
+func (s *Server) postAlert(r *http.Request, p Principal) (int, any, *Error) {
+	b, err := body(r, s.Limits.MaxBody)
+	if err != nil {
+		return 0, nil, err
+	}
+	ev, err := DecodeAlert(b, time.Now())
+	if err != nil {
+		return 0, nil, err
+	}
+	// The message id lets JetStream drop a sender's quick retry; then, or if the answer
+	// is no longer kept, the engine answers from its memory of alert ids.
+	ctx, cancel := context.WithTimeout(r.Context(), 10*time.Second)
+	defer cancel()
+	seq, dup, aerr := s.Log.AppendOnce(ctx, "alert:"+ev.ID, ev)
+	if aerr != nil {
+		s.Logger.Error().Err(aerr).Str("alert", ev.ID).Msg("log append failed")
+		return 0, nil, Errorf("unavailable", "", "the event log did not take the alert; retry")
+	}
+	ans, werr := s.Loop.Wait(ctx, seq)
+	if werr != nil && !errors.Is(werr, ErrAnswerGone) {
+		return 0, nil, Errorf("unavailable", "", "alert stored at %d but not yet applied; retry to get the answer", seq)
+	}
+	for _, c := range ans {
+		if c.Kind == dispatch.Rejected {
+			return 0, nil, rejection(c.Reason)
+		}
+		if c.Kind == dispatch.AlertAccepted && c.Alert == ev.ID && !dup {
+			status := http.StatusCreated
+			if c.Repeat {
+				status = http.StatusOK
+			}
+			return status, alertAnswer{Alert: ev.ID, Incident: c.Incident, Duplicate: c.Duplicate}, nil
+		}
+	}
+	var known dispatch.AlertAnswer
+	var ok bool
+	s.Loop.Read(func(e *dispatch.Engine) { known, ok = e.Alert(ev.ID) })
+	if !ok {
+		return 0, nil, Errorf("unavailable", "", "alert stored, answer not found; retry")
+	}
+	return http.StatusOK, alertAnswer{Alert: ev.ID, Incident: known.Incident, Duplicate: known.Duplicate}, nil
+}
+
+// cameraAnswer is the answer to a camera event.
+type cameraAnswer struct {
+	Event    string  `json:"event"`
+	Incident *string `json:"incident"`
+}
+
+func (s *Server) postCameraEvent(r *http.Request, p Principal) (int, any, *Error) {
+	b, err := body(r, s.Limits.MaxBody)
+	if err != nil {
+		return 0, nil, err
+	}
+	ev, err := DecodeCameraEvent(b, time.Now())
+	if err != nil {
+		return 0, nil, err
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), 10*time.Second)
+	defer cancel()
+	seq, dup, aerr := s.Log.AppendOnce(ctx, "camera_event:"+ev.ID, ev)
+	if aerr != nil {
+		s.Logger.Error().Err(aerr).Str("event", ev.ID).Msg("log append failed")
+		return 0, nil, Errorf("unavailable", "", "the event log did not take the camera event; retry")
+	}
+	ans, werr := s.Loop.Wait(ctx, seq)
+	if werr != nil && !errors.Is(werr, ErrAnswerGone) {
+		return 0, nil, Errorf("unavailable", "", "camera event stored at %d but not yet applied; retry", seq)
+	}
+	out := cameraAnswer{Event: ev.ID}
+	found := false
+	for _, c := range ans {
+		if c.Kind == dispatch.Rejected {
+			return 0, nil, rejection(c.Reason)
+		}
+		if c.Kind == dispatch.CameraEvent && c.Event == ev.ID && !dup {
+			found = true
+			if c.Incident != "" {
+				inc := c.Incident
+				out.Incident = &inc
+			}
+		}
+	}
+	if !found {
+		s.Loop.Read(func(e *dispatch.Engine) {
+			if inc, ok := e.CameraEventIncident(ev.ID); ok && inc != "" {
+				out.Incident = &inc
+			}
+		})
+	}
+	return http.StatusAccepted, out, nil
+}
+
+// command commits an operator command and answers with the incident after it.
+func (s *Server) command(r *http.Request, ev dispatch.Event, incident string) (int, any, *Error) {
+	if _, err := s.commit(r.Context(), "", ev); err != nil {
+		return 0, nil, err
+	}
+	var v dispatch.IncidentView
+	s.Loop.Read(func(e *dispatch.Engine) { v, _ = e.Incident(incident) })
+	return http.StatusOK, v, nil
+}
+
+func (s *Server) assign(r *http.Request, p Principal) (int, any, *Error) {
+	b, err := body(r, s.Limits.MaxBody)
+	if err != nil {
+		return 0, nil, err
+	}
+	id := r.PathValue("id")
+	ev, err := DecodeAssign(id, b, time.Now(), p.Name())
+	if err != nil {
+		return 0, nil, err
+	}
+	return s.command(r, ev, id)
+}
+
+func (s *Server) release(r *http.Request, p Principal) (int, any, *Error) {
+	b, err := body(r, s.Limits.MaxBody)
+	if err != nil {
+		return 0, nil, err
+	}
+	id := r.PathValue("id")
+	ev, err := DecodeRelease(id, b, time.Now(), p.Name())
+	if err != nil {
+		return 0, nil, err
+	}
+	return s.command(r, ev, id)
+}
+
+func (s *Server) close(r *http.Request, p Principal) (int, any, *Error) {
+	b, err := body(r, s.Limits.MaxBody)
+	if err != nil {
+		return 0, nil, err
+	}
+	id := r.PathValue("id")
+	ev, err := DecodeClose(id, b, time.Now(), p.Name())
+	if err != nil {
+		return 0, nil, err
+	}
+	return s.command(r, ev, id)
+}
+
+func (s *Server) unitStatus(r *http.Request, p Principal) (int, any, *Error) {
+	id := r.PathValue("id")
+	if p.Is(UnitRole) && p.Unit != id {
+		return 0, nil, Errorf("permission_denied", "", "a unit token acts only for its own unit")
+	}
+	b, err := body(r, s.Limits.MaxBody)
+	if err != nil {
+		return 0, nil, err
+	}
+	ev, err := DecodeStatus(id, b, time.Now(), p.Name())
+	if err != nil {
+		return 0, nil, err
+	}
+	if _, err := s.commit(r.Context(), "", ev); err != nil {
+		return 0, nil, err
+	}
+	var v dispatch.UnitView
+	s.Loop.Read(func(e *dispatch.Engine) { v, _ = e.Unit(id) })
+	return http.StatusOK, v, nil
+}
+
+func (s *Server) getIncidents(r *http.Request, _ Principal) (int, any, *Error) {
+	status := r.URL.Query().Get("status")
+	if status != "" && status != "open" && status != "closed" && status != "all" {
+		return 0, nil, Invalid("status", "want open, closed or all")
+	}
+	var all []dispatch.IncidentView
+	s.Loop.Read(func(e *dispatch.Engine) { all = e.Incidents(status != "open" && status != "") })
+	out := []dispatch.IncidentView{}
+	for _, v := range all {
+		if status != "closed" || v.Status == "closed" {
+			out = append(out, v)
+		}
+	}
+	return http.StatusOK, out, nil
+}
+
+func (s *Server) getIncident(r *http.Request, p Principal) (int, any, *Error) {
+	id := r.PathValue("id")
+	var v dispatch.IncidentView
+	var ok bool
+	s.Loop.Read(func(e *dispatch.Engine) { v, ok = e.Incident(id) })
+	if !ok {
+		return 0, nil, Errorf("not_found", "", "no incident %q", id)
+	}
+	if p.Is(UnitRole) && !onIncident(v, p.Unit) {
+		return 0, nil, Errorf("permission_denied", "", "a unit token reads only the incidents it is on")
+	}
+	return http.StatusOK, v, nil
+}
+
+func onIncident(v dispatch.IncidentView, unit string) bool {
+	for _, t := range v.Tiers {
+		for _, u := range t.Units {
+			if u.Unit == unit {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func (s *Server) getCoverage(r *http.Request, _ Principal) (int, any, *Error) {
+	if res := r.URL.Query().Get("res"); res != "" && res != "9" {
+		return 0, nil, Invalid("res", "coverage is kept at resolution 9")
+	}
+	var v []dispatch.CoverageCell
+	s.Loop.Read(func(e *dispatch.Engine) { v = e.Coverage(nil) })
+	return http.StatusOK, v, nil
+}

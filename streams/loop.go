@@ -1,0 +1,252 @@
+package streams
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"commandd/dispatch"
+)
+
+// Loop applies the log to the engine in order, on one goroutine, and hands what changed
+// to the hub. Readers (the HTTP API) take the read lock; Apply takes the write lock for
+// the few microseconds an event needs.
+type Loop struct {
+	log       *Log
+	cfg       dispatch.Config
+	hub       *Hub
+	snapPath  string
+	snapEvery time.Duration
+	logger    zerolog.Logger
+	// OnApply, when set, is told how long each log message took to apply.
+	OnApply func(time.Duration)
+
+	mu      sync.RWMutex // guards engine
+	engine  *dispatch.Engine
+	applied uint64 // position of the last message applied
+
+	wmu      sync.Mutex
+	answers  [answerRing]answer
+	answered uint64 // position of the last message whose answer is recorded
+	waiters  map[uint64][]chan []dispatch.Change
+	caught   chan struct{} // closed once the log's tail at start is applied
+}
+
+// ErrAnswerGone: the message was applied too long ago (or before a restart) for its
+// answer to be kept; ask the engine's state instead.
+var ErrAnswerGone = errors.New("answer no longer kept")
+
+// answerRing is how many recent messages' answers are kept for senders that ask after
+// the engine got there first.
+const answerRing = 8192
+
+type answer struct {
+	seq     uint64
+	changes []dispatch.Change
+}
+
+// answerKinds are the changes a sender waits for: what became of its alert, camera
+// event or command.
+var answerKinds = []dispatch.ChangeKind{dispatch.AlertAccepted, dispatch.CameraEvent, dispatch.Rejected,
+	dispatch.Assigned, dispatch.Released, dispatch.IncidentClosed, dispatch.UnitChanged}
+
+// snapshotFile is what the loop writes to disk: the engine's state after message Seq.
+type snapshotFile struct {
+	Seq    uint64          `json:"seq"`
+	Engine json.RawMessage `json:"engine"`
+}
+
+// NewLoop restores the engine from the snapshot in dir, if any.
+func NewLoop(log *Log, cfg dispatch.Config, hub *Hub, dir string, snapEvery time.Duration, logger zerolog.Logger) (*Loop, error) {
+	l := &Loop{log: log, cfg: cfg, hub: hub, snapPath: filepath.Join(dir, "snapshot.json"), snapEvery: snapEvery,
+		logger: logger, waiters: make(map[uint64][]chan []dispatch.Change), caught: make(chan struct{})}
+	b, err := os.ReadFile(l.snapPath)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		l.engine = dispatch.New(cfg)
+	case err != nil:
+		return nil, fmt.Errorf("read snapshot: %w", err)
+	default:
+		var sf snapshotFile
+		if err := json.Unmarshal(b, &sf); err != nil {
+			return nil, fmt.Errorf("read snapshot %s: %w", l.snapPath, err)
+		}
+		if l.engine, err = dispatch.Restore(cfg, sf.Engine); err != nil {
+			return nil, err
+		}
+		l.applied, l.answered = sf.Seq, sf.Seq
+		logger.Info().Uint64("seq", sf.Seq).Int("bytes", len(b)).Msg("snapshot restored")
+	}
+	return l, nil
+}
+
+// Run applies the log from after the snapshot until ctx ends, snapshotting every
+// snapEvery and once more on the way out.
+func (l *Loop) Run(ctx context.Context) error {
+	tail, err := l.log.Last(ctx)
+	if err != nil {
+		return err
+	}
+	if l.applied >= tail {
+		close(l.caught)
+	}
+	l.hub.Reset(l.view())
+	lastSnap := time.Now()
+	err = l.log.Read(ctx, l.applied+1, func(seq uint64, _ time.Time, events []dispatch.Event) error {
+		l.apply(seq, events)
+		if seq == tail {
+			close(l.caught)
+			l.logger.Info().Uint64("seq", seq).Msg("caught up with the log")
+		}
+		if time.Since(lastSnap) >= l.snapEvery {
+			lastSnap = time.Now()
+			if err := l.Snapshot(); err != nil {
+				l.logger.Error().Err(err).Msg("snapshot failed")
+			}
+		}
+		return nil
+	})
+	if serr := l.Snapshot(); serr != nil {
+		l.logger.Error().Err(serr).Msg("final snapshot failed")
+	}
+	if errors.Is(err, context.Canceled) {
+		return nil
+	}
+	return err
+}
+
+// apply applies one log message and publishes its changes.
+func (l *Loop) apply(seq uint64, events []dispatch.Event) {
+	var ans []dispatch.Change
+	start := time.Now()
+	l.mu.Lock()
+	batch := Batch{Seq: seq}
+	for _, ev := range events {
+		changes := l.engine.Apply(ev)
+		for _, c := range changes {
+			if slices.Contains(answerKinds, c.Kind) && len(events) == 1 {
+				ans = append(ans, c)
+			}
+		}
+		batch.add(l.engine, changes)
+	}
+	batch.T = l.engine.Now()
+	l.applied = seq
+	l.mu.Unlock()
+	if l.OnApply != nil {
+		l.OnApply(time.Since(start))
+	}
+	l.hub.Publish(batch)
+
+	l.wmu.Lock()
+	l.answers[seq%answerRing] = answer{seq: seq, changes: ans}
+	l.answered = seq
+	ws := l.waiters[seq]
+	delete(l.waiters, seq)
+	l.wmu.Unlock()
+	for _, w := range ws {
+		w <- ans
+	}
+}
+
+// Wait returns the answer to the message at seq (its alert, camera event and command
+// changes) once the engine has applied it.
+func (l *Loop) Wait(ctx context.Context, seq uint64) ([]dispatch.Change, error) {
+	l.wmu.Lock()
+	if a := l.answers[seq%answerRing]; a.seq == seq {
+		l.wmu.Unlock()
+		return a.changes, nil
+	}
+	if seq <= l.answered {
+		l.wmu.Unlock()
+		return nil, ErrAnswerGone
+	}
+	ch := make(chan []dispatch.Change, 1)
+	l.waiters[seq] = append(l.waiters[seq], ch)
+	l.wmu.Unlock()
+	select {
+	case a := <-ch:
+		return a, nil
+	case <-ctx.Done():
+		l.wmu.Lock()
+		l.waiters[seq] = slices.DeleteFunc(l.waiters[seq], func(c chan []dispatch.Change) bool { return c == ch })
+		l.wmu.Unlock()
+		return nil, ctx.Err()
+	}
+}
+
+// Ready reports whether the engine has applied the log as it stood at start.
+func (l *Loop) Ready() bool {
+	select {
+	case <-l.caught:
+		return true
+	default:
+		return false
+	}
+}
+
+// Read runs fn with the engine under the read lock.
+func (l *Loop) Read(fn func(e *dispatch.Engine)) {
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	fn(l.engine)
+}
+
+// Applied is the position of the last message applied.
+func (l *Loop) Applied() uint64 {
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	return l.applied
+}
+
+func (l *Loop) view() View {
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	return View{Seq: l.applied, T: l.engine.Now(), Units: l.engine.Units(), Incidents: l.engine.Incidents(false),
+		Cameras: l.engine.Cameras()}
+}
+
+// Snapshot writes the engine's state to disk atomically: a crash mid-write leaves the
+// previous snapshot in place.
+func (l *Loop) Snapshot() error {
+	l.mu.RLock()
+	state, err := l.engine.Snapshot()
+	seq := l.applied
+	l.mu.RUnlock()
+	if err != nil {
+		return err
+	}
+	b, err := json.Marshal(snapshotFile{Seq: seq, Engine: state})
+	if err != nil {
+		return fmt.Errorf("snapshot: %w", err)
+	}
+	tmp := l.snapPath + ".tmp"
+	f, err := os.Create(tmp)
+	if err != nil {
+		return fmt.Errorf("snapshot: %w", err)
+	}
+	if _, err := f.Write(b); err != nil {
+		f.Close()
+		return fmt.Errorf("snapshot: %w", err)
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return fmt.Errorf("snapshot: %w", err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("snapshot: %w", err)
+	}
+	if err := os.Rename(tmp, l.snapPath); err != nil {
+		return fmt.Errorf("snapshot: %w", err)
+	}
+	l.logger.Info().Uint64("seq", seq).Int("bytes", len(b)).Msg("snapshot written")
+	return nil
+}
