@@ -160,6 +160,8 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /api/v1/incidents/{id}", s.route("get_incident", append(staff, UnitRole), s.getIncident))
 	mux.HandleFunc("GET /api/v1/coverage", s.route("get_coverage", staff, s.getCoverage))
 	mux.HandleFunc("GET /ws", s.serveWS)
+	mux.HandleFunc("GET /osmand", s.OsmAnd())
+	mux.HandleFunc("POST /osmand", s.OsmAnd())
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("ok\n")) })
 	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
 		if !s.Loop.Ready() {

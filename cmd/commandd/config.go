@@ -25,6 +25,7 @@ type Config struct {
 	FrameRate     float64       `flag:"frame-rate" help:"unit position frames per second sent to clients"`
 	Recommend     bool          `flag:"recommend" help:"recommend units and wait for operators to confirm, instead of assigning at once"`
 	Origins       string        `flag:"origins" help:"comma-separated extra origins allowed to open WebSockets"`
+	OsmAndListen  string        `flag:"osmand-listen" help:"extra address serving the OsmAnd / Traccar Client protocol at / (Traccar's port is 5055); empty: only /osmand"`
 	LogLevel      string        `flag:"log-level" help:"debug, info, warn or error"`
 }
 

@@ -176,6 +176,22 @@ func (s *server) must(want int, method, path, token, body string) map[string]any
 	return m
 }
 
+// eventually polls a GET as an operator until ok holds (state that follows a 202).
+func (s *server) eventually(path string, ok func(map[string]any) bool) map[string]any {
+	s.t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		m := s.must(200, "GET", path, tokOperator, "")
+		if ok(m) {
+			return m
+		}
+		if time.Now().After(deadline) {
+			s.t.Fatalf("GET %s never became as expected: %v", path, m)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
 // socket is a WebSocket client of commandd.
 type socket struct {
 	t    *testing.T
@@ -309,6 +325,7 @@ func TestRestartKeepsEverything(t *testing.T) {
 	s := start(t, dir)
 	s.must(200, "PUT", "/api/v1/units/P-17", tokOperator, `{"force":"police","mode":"car"}`)
 	s.must(202, "POST", "/api/v1/fixes", tokIngest, `{"unit":"P-17","lat":24.5,"lng":118.121}`+"\n")
+	s.eventually("/api/v1/units/P-17", func(m map[string]any) bool { return m["lat"] == 24.5 })
 	first := s.must(201, "POST", "/api/v1/alerts", tokIngest, `{"id":"A-1","lat":24.5,"lng":118.12,"category":"traffic","priority":3}`)
 	s.stop()
 
@@ -326,5 +343,42 @@ func TestRestartKeepsEverything(t *testing.T) {
 	u = s.must(200, "GET", "/api/v1/units/P-17", tokOperator, "")
 	if u["incident"] != first["incident"] || u["lat"].(float64) != 24.5 {
 		t.Fatalf("unit after a crash: %v", u)
+	}
+}
+
+func TestOsmAnd(t *testing.T) {
+	s := start(t, t.TempDir(), "--osmand-listen", "127.0.0.1:0")
+	s.must(200, "PUT", "/api/v1/units/867730", tokOperator, `{"force":"patrol","mode":"bike"}`)
+	now := time.Now().Unix()
+	// The query form, as Traccar Client sends it: speed in knots.
+	s.must(200, "GET", fmt.Sprintf("/osmand?id=867730&lat=24.5012&lon=118.1234&timestamp=%d&speed=10&bearing=90&accuracy=8", now), "", "")
+	// A fix is acknowledged once logged; the engine applies it a moment later.
+	u := s.eventually("/api/v1/units/867730", func(m map[string]any) bool { return m["lat"] == 24.5012 })
+	if u["lat"].(float64) != 24.5012 || u["lng"].(float64) != 118.1234 || u["heading"].(float64) != 90 {
+		t.Fatalf("unit after an OsmAnd fix: %v", u)
+	}
+	if sp := u["speed"].(float64); sp < 5.1 || sp > 5.2 {
+		t.Fatalf("10 knots became %v m/s, want 5.14", sp)
+	}
+	// The JSON form of background-geolocation clients.
+	js := fmt.Sprintf(`{"device_id":"867730","location":{"timestamp":"%s","coords":{"latitude":24.5020,"longitude":118.1240,"speed":3,"heading":180,"accuracy":5}}}`,
+		time.Unix(now+1, 0).UTC().Format(time.RFC3339))
+	s.must(200, "POST", "/osmand", "", js)
+	u = s.eventually("/api/v1/units/867730", func(m map[string]any) bool { return m["lat"] == 24.502 })
+	if u["heading"].(float64) != 180 {
+		t.Fatalf("unit after a JSON fix: %v", u)
+	}
+	for _, tc := range []struct {
+		path string
+		want int
+	}{
+		{"/osmand?id=999&lat=24.5&lon=118.1", 404},
+		{"/osmand?id=867730", 400},
+		{"/osmand?lat=24.5&lon=118.1", 400},
+		{"/osmand?id=867730&lat=95&lon=118.1", 400},
+	} {
+		if got, m := s.do("GET", tc.path, "", ""); got != tc.want {
+			t.Errorf("GET %s: %d %v, want %d", tc.path, got, m, tc.want)
+		}
 	}
 }

@@ -111,6 +111,16 @@ func run(ctx context.Context, cfg Config, logger zerolog.Logger) error {
 	httpSrv := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second}
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- httpSrv.Serve(ln) }()
+	if cfg.OsmAndListen != "" {
+		oln, err := net.Listen("tcp", cfg.OsmAndListen)
+		if err != nil {
+			return fmt.Errorf("osmand listen: %w", err)
+		}
+		osmSrv := &http.Server{Handler: srv.OsmAnd(), ReadHeaderTimeout: 10 * time.Second}
+		go func() { _ = osmSrv.Serve(oln) }()
+		defer osmSrv.Close()
+		logger.Info().Str("listen", oln.Addr().String()).Msg("osmand serving")
+	}
 	abs, _ := filepath.Abs(tokensPath)
 	logger.Info().Str("listen", ln.Addr().String()).Str("tokens", abs).Str("data", cfg.Data).Msg("commandd serving")
 	fmt.Fprintf(os.Stderr, "\ncommandd is up on http://%s\n  API token for operators: %s\n  tokens file: %s\n\n",
