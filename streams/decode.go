@@ -85,7 +85,7 @@ func (w *WireTime) UnmarshalJSON(b []byte) error {
 		}
 		t, err := time.Parse(time.RFC3339Nano, s)
 		if err != nil {
-			return &wireTimeError{fmt.Sprintf("must be RFC 3339 or Unix milliseconds, not %q", clip(s, 40))}
+			return &wireTimeError{fmt.Sprintf("must be RFC 3339 or Unix milliseconds, not %q", clipMsg(s, 40))}
 		}
 		w.T, w.Set = t.UTC(), true
 		return nil
@@ -151,9 +151,9 @@ func unixTime(s string, unit time.Duration) (time.Time, bool) {
 	return t.Add(time.Duration(math.Round(frac * float64(unit)))).UTC(), true
 }
 
-// checkID validates an id chosen by a sender: non-empty, at most max bytes, UTF-8,
+// checkWireID validates an id chosen by a sender: non-empty, at most max bytes, UTF-8,
 // printable, no spaces; path ids (units, cameras: they appear in URLs) also no '/'.
-func checkID(field, id string, max int, path bool) *Error {
+func checkWireID(field, id string, max int, path bool) *Error {
 	if id == "" {
 		return Invalid(field, "%s is required", field)
 	}
@@ -219,8 +219,8 @@ func checkInt(v float64, lo, hi int, field string) (int, *Error) {
 	return int(v), nil
 }
 
-// cellOf is the cell of a valid position at geo.DefaultRes.
-func cellOf(lat, lng float64, field string) (geo.Cell, *Error) {
+// placeCell is the cell of a valid position at geo.DefaultRes.
+func placeCell(lat, lng float64, field string) (geo.Cell, *Error) {
 	c, err := geo.CellOf(geo.Point{Lat: lat, Lng: lng}, geo.DefaultRes)
 	if err != nil {
 		return 0, Invalid(field, "cannot place %.6f,%.6f on the grid", lat, lng)
@@ -228,9 +228,9 @@ func cellOf(lat, lng float64, field string) (geo.Cell, *Error) {
 	return c, nil
 }
 
-// nan is the marker of a missing number: JSON cannot carry NaN, so a float that is
+// missingNum is the marker of a missing number: JSON cannot carry NaN, so a float that is
 // still NaN after decoding was absent (or null).
-var nan = math.NaN()
+var missingNum = math.NaN()
 
 // jsonError turns an encoding/json error into a contract error. timeField names the
 // field that holds the body's WireTime; what names the body ("fix", "body").
@@ -245,18 +245,18 @@ func jsonError(err error, timeField, what string) *Error {
 		if ue.Field == "" {
 			return Invalid("", "%s must be a JSON object", what)
 		}
-		if len(ue.Value) > 7 && ue.Value[:7] == "number " && numberKind(ue.Type) == "a number" {
+		if len(ue.Value) > 7 && ue.Value[:7] == "number " && wantedKind(ue.Type) == "a number" {
 			return Invalid(ue.Field, "%s is not a valid number", ue.Field)
 		}
-		return Invalid(ue.Field, "%s must be %s, not %s", ue.Field, numberKind(ue.Type), jsonKind(ue.Value))
+		return Invalid(ue.Field, "%s must be %s, not %s", ue.Field, wantedKind(ue.Type), jsonKind(ue.Value))
 	case errors.As(err, &se):
 		return Invalid("", "malformed JSON at byte %d: %s", se.Offset, se.Error())
 	}
 	return Invalid("", "malformed JSON: %s", err.Error())
 }
 
-// numberKind describes the JSON type a Go type wants.
-func numberKind(t reflect.Type) string {
+// wantedKind describes the JSON type a Go type wants.
+func wantedKind(t reflect.Type) string {
 	if t == nil {
 		return "a value of another type"
 	}
@@ -292,8 +292,8 @@ func jsonKind(v string) string {
 	return v
 }
 
-// clip shortens s for an error message.
-func clip(s string, n int) string {
+// clipMsg shortens s for an error message.
+func clipMsg(s string, n int) string {
 	if len(s) <= n {
 		return s
 	}
@@ -303,16 +303,27 @@ func clip(s string, n int) string {
 	return s[:n] + "…"
 }
 
-// trimSpace trims JSON whitespace and a UTF-8 byte order mark.
-func trimSpace(b []byte) []byte {
+// trimJSONSpace trims JSON whitespace and a UTF-8 byte order mark.
+func trimJSONSpace(b []byte) []byte {
 	b = bytes.TrimPrefix(b, []byte("\xef\xbb\xbf"))
-	return bytes.Trim(b, " \t\r\n")
+	for len(b) > 0 && isJSONSpace(b[0]) {
+		b = b[1:]
+	}
+	for len(b) > 0 && isJSONSpace(b[len(b)-1]) {
+		b = b[:len(b)-1]
+	}
+	return b
+}
+
+// isJSONSpace reports whether c is JSON whitespace.
+func isJSONSpace(c byte) bool {
+	return c == ' ' || c == '\t' || c == '\r' || c == '\n'
 }
 
 // decodeObject decodes a body that must be one JSON object into v. Unknown fields
 // are ignored.
 func decodeObject(body []byte, v any, timeField string) *Error {
-	b := trimSpace(body)
+	b := trimJSONSpace(body)
 	if len(b) == 0 {
 		return Invalid("", "empty body: expected a JSON object")
 	}
@@ -336,7 +347,7 @@ type unitBody struct {
 // DecodeUnit reads the body of PUT /api/v1/units/{id}. Force and mode are required;
 // status defaults to available. T is now.
 func DecodeUnit(id string, body []byte, now time.Time) (*dispatch.UnitUpserted, *Error) {
-	if err := checkID("id", id, MaxUnitID, true); err != nil {
+	if err := checkWireID("id", id, MaxUnitID, true); err != nil {
 		return nil, err
 	}
 	var in unitBody
@@ -352,7 +363,7 @@ func DecodeUnit(id string, body []byte, now time.Time) (*dispatch.UnitUpserted, 
 	}
 	f, err := dispatch.ParseForce(in.Force)
 	if err != nil {
-		return nil, Invalid("force", "unknown force %q (want police, patrol, volunteer or guard)", clip(in.Force, 40))
+		return nil, Invalid("force", "unknown force %q (want police, patrol, volunteer or guard)", clipMsg(in.Force, 40))
 	}
 	ev.Force = f
 	if in.Mode == "" {
@@ -360,13 +371,13 @@ func DecodeUnit(id string, body []byte, now time.Time) (*dispatch.UnitUpserted, 
 	}
 	m, err := geo.ParseMode(in.Mode)
 	if err != nil {
-		return nil, Invalid("mode", "unknown mode %q (want car, motorbike, bike or foot)", clip(in.Mode, 40))
+		return nil, Invalid("mode", "unknown mode %q (want car, motorbike, bike or foot)", clipMsg(in.Mode, 40))
 	}
 	ev.Mode = m
 	if in.Status != "" {
 		s, err := dispatch.ParseStatus(in.Status)
 		if err != nil {
-			return nil, Invalid("status", "unknown status %q", clip(in.Status, 40))
+			return nil, Invalid("status", "unknown status %q", clipMsg(in.Status, 40))
 		}
 		ev.Status = s
 	}
@@ -384,10 +395,10 @@ type cameraBody struct {
 // DecodeCamera reads the body of PUT /api/v1/cameras/{id} and places the camera on
 // the grid. Lat and lng are required; heading is optional, in [0, 360). T is now.
 func DecodeCamera(id string, body []byte, now time.Time) (*dispatch.CameraUpserted, *Error) {
-	if err := checkID("id", id, MaxUnitID, true); err != nil {
+	if err := checkWireID("id", id, MaxUnitID, true); err != nil {
 		return nil, err
 	}
-	in := cameraBody{Lat: nan, Lng: nan}
+	in := cameraBody{Lat: missingNum, Lng: missingNum}
 	if err := decodeObject(body, &in, "t"); err != nil {
 		return nil, err
 	}
@@ -400,7 +411,7 @@ func DecodeCamera(id string, body []byte, now time.Time) (*dispatch.CameraUpsert
 	if err := checkStrings("name", in.Name); err != nil {
 		return nil, err
 	}
-	c, err := cellOf(in.Lat, in.Lng, "lat")
+	c, err := placeCell(in.Lat, in.Lng, "lat")
 	if err != nil {
 		return nil, err
 	}
@@ -471,7 +482,7 @@ func DecodeFixes(body []byte, now time.Time, maxItems int) (fixes []dispatch.Fix
 
 // splitFixes cuts a fixes body into items, checking its top-level form and size.
 func splitFixes(body []byte, maxItems int) ([]fixItem, *Error) {
-	b := trimSpace(body)
+	b := trimJSONSpace(body)
 	if len(b) == 0 {
 		return nil, Invalid("", "empty body: expected a JSON array or NDJSON of fixes")
 	}
@@ -504,7 +515,7 @@ func splitFixes(body []byte, maxItems int) ([]fixItem, *Error) {
 		} else {
 			l, b = b, nil
 		}
-		l = bytes.Trim(l, " \t\r")
+		l = trimJSONSpace(l)
 		if len(l) == 0 {
 			continue
 		}
@@ -522,11 +533,11 @@ func splitFixes(body []byte, maxItems int) ([]fixItem, *Error) {
 // decodeFix decodes and validates one fix into f. fatal reports malformed JSON,
 // which in NDJSON sinks the whole request.
 func decodeFix(raw []byte, now time.Time, f *dispatch.Fix) (err *Error, fatal bool) {
-	raw = trimSpace(raw)
+	raw = trimJSONSpace(raw)
 	if len(raw) == 0 || raw[0] != '{' {
 		return Invalid("", "fix must be a JSON object"), false
 	}
-	in := fixBody{Lat: nan, Lng: nan}
+	in := fixBody{Lat: missingNum, Lng: missingNum}
 	if e := json.Unmarshal(raw, &in); e != nil {
 		var se *json.SyntaxError
 		if errors.As(e, &se) {
@@ -534,7 +545,7 @@ func decodeFix(raw []byte, now time.Time, f *dispatch.Fix) (err *Error, fatal bo
 		}
 		return jsonError(e, "t", "fix"), false
 	}
-	if err := checkID("unit", in.Unit, MaxUnitID, true); err != nil {
+	if err := checkWireID("unit", in.Unit, MaxUnitID, true); err != nil {
 		return err, false
 	}
 	t, err := in.T.Resolve(now, "t")
@@ -553,7 +564,7 @@ func decodeFix(raw []byte, now time.Time, f *dispatch.Fix) (err *Error, fatal bo
 	if !(in.Accuracy >= 0) {
 		return Invalid("accuracy", "accuracy must not be negative"), false
 	}
-	c, err := cellOf(in.Lat, in.Lng, "lat")
+	c, err := placeCell(in.Lat, in.Lng, "lat")
 	if err != nil {
 		return err, false
 	}
@@ -577,11 +588,11 @@ type alertBody struct {
 // DecodeAlert reads the body of POST /api/v1/alerts and places the alert on the grid.
 // Id, lat, lng, category and priority (1–4) are required; a missing t is now.
 func DecodeAlert(body []byte, now time.Time) (*dispatch.AlertReceived, *Error) {
-	in := alertBody{Lat: nan, Lng: nan, Priority: nan}
+	in := alertBody{Lat: missingNum, Lng: missingNum, Priority: missingNum}
 	if err := decodeObject(body, &in, "t"); err != nil {
 		return nil, err
 	}
-	if err := checkID("id", in.ID, MaxEventID, false); err != nil {
+	if err := checkWireID("id", in.ID, MaxEventID, false); err != nil {
 		return nil, err
 	}
 	t, err := in.T.Resolve(now, "t")
@@ -599,13 +610,13 @@ func DecodeAlert(body []byte, now time.Time) (*dispatch.AlertReceived, *Error) {
 	}
 	cat, perr := dispatch.ParseCategory(in.Category)
 	if perr != nil {
-		return nil, Invalid("category", "unknown category %q", clip(in.Category, 40))
+		return nil, Invalid("category", "unknown category %q", clipMsg(in.Category, 40))
 	}
 	prio, err := checkInt(in.Priority, 1, 4, "priority")
 	if err != nil {
 		return nil, err
 	}
-	c, err := cellOf(in.Lat, in.Lng, "lat")
+	c, err := placeCell(in.Lat, in.Lng, "lat")
 	if err != nil {
 		return nil, err
 	}
@@ -627,14 +638,14 @@ type cameraEventBody struct {
 // confidence (in [0, 1]) are required; a missing t is now; snapshot, when given, must
 // be an http(s) URL.
 func DecodeCameraEvent(body []byte, now time.Time) (*dispatch.CameraEventReceived, *Error) {
-	in := cameraEventBody{Confidence: nan}
+	in := cameraEventBody{Confidence: missingNum}
 	if err := decodeObject(body, &in, "t"); err != nil {
 		return nil, err
 	}
-	if err := checkID("id", in.ID, MaxEventID, false); err != nil {
+	if err := checkWireID("id", in.ID, MaxEventID, false); err != nil {
 		return nil, err
 	}
-	if err := checkID("camera", in.Camera, MaxUnitID, true); err != nil {
+	if err := checkWireID("camera", in.Camera, MaxUnitID, true); err != nil {
 		return nil, err
 	}
 	t, err := in.T.Resolve(now, "t")
@@ -649,7 +660,7 @@ func DecodeCameraEvent(body []byte, now time.Time) (*dispatch.CameraEventReceive
 	}
 	typ, perr := dispatch.ParseCameraEventType(in.Type)
 	if perr != nil {
-		return nil, Invalid("type", "unknown camera event type %q", clip(in.Type, 40))
+		return nil, Invalid("type", "unknown camera event type %q", clipMsg(in.Type, 40))
 	}
 	if math.IsNaN(in.Confidence) {
 		return nil, Invalid("confidence", "confidence is required")
@@ -669,7 +680,7 @@ func DecodeCameraEvent(body []byte, now time.Time) (*dispatch.CameraEventReceive
 // DecodeAssign reads the body of POST /api/v1/incidents/{id}/assign: {"unit","tier"},
 // tier 0–8 (0 or absent: the engine picks the first tier the unit may fill).
 func DecodeAssign(incident string, body []byte, now time.Time, by string) (*dispatch.Assign, *Error) {
-	if err := checkID("incident", incident, MaxEventID, true); err != nil {
+	if err := checkWireID("incident", incident, MaxEventID, true); err != nil {
 		return nil, err
 	}
 	var in struct {
@@ -679,7 +690,7 @@ func DecodeAssign(incident string, body []byte, now time.Time, by string) (*disp
 	if err := decodeObject(body, &in, "t"); err != nil {
 		return nil, err
 	}
-	if err := checkID("unit", in.Unit, MaxUnitID, true); err != nil {
+	if err := checkWireID("unit", in.Unit, MaxUnitID, true); err != nil {
 		return nil, err
 	}
 	tier, err := checkInt(in.Tier, 0, MaxTier, "tier")
@@ -691,7 +702,7 @@ func DecodeAssign(incident string, body []byte, now time.Time, by string) (*disp
 
 // DecodeRelease reads the body of POST /api/v1/incidents/{id}/release: {"unit"}.
 func DecodeRelease(incident string, body []byte, now time.Time, by string) (*dispatch.Release, *Error) {
-	if err := checkID("incident", incident, MaxEventID, true); err != nil {
+	if err := checkWireID("incident", incident, MaxEventID, true); err != nil {
 		return nil, err
 	}
 	var in struct {
@@ -700,7 +711,7 @@ func DecodeRelease(incident string, body []byte, now time.Time, by string) (*dis
 	if err := decodeObject(body, &in, "t"); err != nil {
 		return nil, err
 	}
-	if err := checkID("unit", in.Unit, MaxUnitID, true); err != nil {
+	if err := checkWireID("unit", in.Unit, MaxUnitID, true); err != nil {
 		return nil, err
 	}
 	return &dispatch.Release{T: now.UTC(), Incident: incident, Unit: in.Unit, By: by}, nil
@@ -709,13 +720,13 @@ func DecodeRelease(incident string, body []byte, now time.Time, by string) (*dis
 // DecodeClose reads the body of POST /api/v1/incidents/{id}/close: {"disposition"},
 // optional; the body may be empty.
 func DecodeClose(incident string, body []byte, now time.Time, by string) (*dispatch.Close, *Error) {
-	if err := checkID("incident", incident, MaxEventID, true); err != nil {
+	if err := checkWireID("incident", incident, MaxEventID, true); err != nil {
 		return nil, err
 	}
 	var in struct {
 		Disposition string `json:"disposition"`
 	}
-	if len(trimSpace(body)) > 0 {
+	if len(trimJSONSpace(body)) > 0 {
 		if err := decodeObject(body, &in, "t"); err != nil {
 			return nil, err
 		}
@@ -729,7 +740,7 @@ func DecodeClose(incident string, body []byte, now time.Time, by string) (*dispa
 // DecodeStatus reads the body of POST /api/v1/units/{id}/status (and a handheld's
 // {"type":"status",…} message): {"status","incident"}; status is required.
 func DecodeStatus(unit string, body []byte, now time.Time, by string) (*dispatch.SetStatus, *Error) {
-	if err := checkID("unit", unit, MaxUnitID, true); err != nil {
+	if err := checkWireID("unit", unit, MaxUnitID, true); err != nil {
 		return nil, err
 	}
 	var in struct {
@@ -747,10 +758,10 @@ func DecodeStatus(unit string, body []byte, now time.Time, by string) (*dispatch
 	}
 	st, perr := dispatch.ParseStatus(in.Status)
 	if perr != nil {
-		return nil, Invalid("status", "unknown status %q", clip(in.Status, 40))
+		return nil, Invalid("status", "unknown status %q", clipMsg(in.Status, 40))
 	}
 	if in.Incident != "" {
-		if err := checkID("incident", in.Incident, MaxEventID, true); err != nil {
+		if err := checkWireID("incident", in.Incident, MaxEventID, true); err != nil {
 			return nil, err
 		}
 	}

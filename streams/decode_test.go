@@ -15,9 +15,9 @@ import (
 // decNow is the wall clock of the decoder tests.
 var decNow = time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)
 
-// wantErr checks that err has the code and field wanted (and, when given, a message
+// wantDecErr checks that err has the code and field wanted (and, when given, a message
 // containing msg).
-func wantErr(t *testing.T, err *Error, code, field, msg string) {
+func wantDecErr(t *testing.T, err *Error, code, field, msg string) {
 	t.Helper()
 	if err == nil {
 		t.Fatalf("no error, want %s on %q", code, field)
@@ -36,7 +36,7 @@ func wantErr(t *testing.T, err *Error, code, field, msg string) {
 	}
 }
 
-func cellAt(t testing.TB, lat, lng float64) geo.Cell {
+func decCell(t testing.TB, lat, lng float64) geo.Cell {
 	t.Helper()
 	c, err := geo.CellOf(geo.Point{Lat: lat, Lng: lng}, geo.DefaultRes)
 	if err != nil {
@@ -45,7 +45,7 @@ func cellAt(t testing.TB, lat, lng float64) geo.Cell {
 	return c
 }
 
-type errCase struct {
+type decErrCase struct {
 	name, body, field, msg string
 }
 
@@ -149,7 +149,7 @@ func TestDecodeUnit(t *testing.T) {
 			if ev != nil {
 				t.Fatalf("accepted %+v", ev)
 			}
-			wantErr(t, err, "invalid_argument", c.field, c.msg)
+			wantDecErr(t, err, "invalid_argument", c.field, c.msg)
 		})
 	}
 }
@@ -159,7 +159,7 @@ func TestDecodeCamera(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := dispatch.CameraUpserted{T: decNow, ID: "CAM-1", Name: "湖滨南路", Lat: 24.51, Lng: 118.15, Cell: cellAt(t, 24.51, 118.15), Heading: 90}
+	want := dispatch.CameraUpserted{T: decNow, ID: "CAM-1", Name: "湖滨南路", Lat: 24.51, Lng: 118.15, Cell: decCell(t, 24.51, 118.15), Heading: 90}
 	if *ev != want {
 		t.Fatalf("got %+v, want %+v", *ev, want)
 	}
@@ -181,7 +181,7 @@ func TestDecodeCamera(t *testing.T) {
 			if ev != nil {
 				t.Fatalf("accepted %+v", ev)
 			}
-			wantErr(t, err, "invalid_argument", c.field, c.msg)
+			wantDecErr(t, err, "invalid_argument", c.field, c.msg)
 		})
 	}
 }
@@ -193,9 +193,9 @@ func TestDecodeFixesForms(t *testing.T) {
 		`{"unit":"P-19","lat":24.51,"lng":118.11}`,
 	}
 	want := []dispatch.Fix{
-		{Unit: "P-17", T: decNow.Add(-time.Minute), Lat: 24.4798, Lng: 118.0894, Cell: cellAt(t, 24.4798, 118.0894), Speed: 8.5, Heading: 271.5, Accuracy: 6},
-		{Unit: "P-18", T: time.UnixMilli(1795341540000).UTC(), Lat: 24.5, Lng: 118.1, Cell: cellAt(t, 24.5, 118.1)},
-		{Unit: "P-19", T: decNow, Lat: 24.51, Lng: 118.11, Cell: cellAt(t, 24.51, 118.11)},
+		{Unit: "P-17", T: decNow.Add(-time.Minute), Lat: 24.4798, Lng: 118.0894, Cell: decCell(t, 24.4798, 118.0894), Speed: 8.5, Heading: 271.5, Accuracy: 6},
+		{Unit: "P-18", T: time.UnixMilli(1795341540000).UTC(), Lat: 24.5, Lng: 118.1, Cell: decCell(t, 24.5, 118.1)},
+		{Unit: "P-19", T: decNow, Lat: 24.51, Lng: 118.11, Cell: decCell(t, 24.51, 118.11)},
 	}
 	bodies := map[string]string{
 		"ndjson":              strings.Join(lines, "\n"),
@@ -269,7 +269,7 @@ func TestDecodeFixesPartial(t *testing.T) {
 
 func TestDecodeFixesItemErrors(t *testing.T) {
 	const pos = `"lat":24.5,"lng":118.1`
-	for _, c := range []errCase{
+	for _, c := range []decErrCase{
 		{"lat wrong type", `{"unit":"P","lat":"x","lng":118.1}`, "lat", "lat must be a number, not a string"},
 		{"lng wrong type", `{"unit":"P","lat":24.5,"lng":[1]}`, "lng", "lng must be a number"},
 		{"missing lat", `{"unit":"P","lng":118.1}`, "lat", "lat is required"},
@@ -303,7 +303,7 @@ func TestDecodeFixesItemErrors(t *testing.T) {
 			if len(fixes) != 2 || len(rejected) != 1 || rejected[0].Index != 1 {
 				t.Fatalf("fixes %v rejected %+v", fixes, rejected)
 			}
-			wantErr(t, rejected[0].Error, "invalid_argument", c.field, c.msg)
+			wantDecErr(t, rejected[0].Error, "invalid_argument", c.field, c.msg)
 		})
 	}
 	// Times within the window, in any zone, are kept to the nanosecond and in UTC.
@@ -335,7 +335,7 @@ func TestDecodeFixesWholeRequest(t *testing.T) {
 			if fixes != nil || rejected != nil {
 				t.Fatalf("partial result %v %v", fixes, rejected)
 			}
-			wantErr(t, err, c.code, "", c.msg)
+			wantDecErr(t, err, c.code, "", c.msg)
 		})
 	}
 	// Exactly maxItems is fine; maxItems ≤ 0 is no limit.
@@ -387,7 +387,7 @@ func TestDecodeFixesParallel(t *testing.T) {
 			}
 			f := fixes[k]
 			k++
-			if f.Unit != fmt.Sprintf("U%d", i) || f.Lat != w.lat || f.Lng != w.lng || f.Cell != cellAt(t, w.lat, w.lng) ||
+			if f.Unit != fmt.Sprintf("U%d", i) || f.Lat != w.lat || f.Lng != w.lng || f.Cell != decCell(t, w.lat, w.lng) ||
 				!f.T.Equal(decNow.Add(-time.Duration(i)*time.Second)) {
 				t.Fatalf("%s: item %d decoded as %+v", form, i, f)
 			}
@@ -406,7 +406,7 @@ func TestDecodeAlert(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := dispatch.AlertReceived{ID: "110-20261122-0001", T: decNow.Add(-2 * time.Minute), Lat: 24.4798, Lng: 118.0894,
-		Cell: cellAt(t, 24.4798, 118.0894), Address: "思明区湖滨南路", Category: dispatch.Dispute, Priority: 2, Caller: "138****0000", Text: "两人争吵"}
+		Cell: decCell(t, 24.4798, 118.0894), Address: "思明区湖滨南路", Category: dispatch.Dispute, Priority: 2, Caller: "138****0000", Text: "两人争吵"}
 	if *ev != want {
 		t.Fatalf("got %+v\nwant %+v", *ev, want)
 	}
@@ -415,7 +415,7 @@ func TestDecodeAlert(t *testing.T) {
 		t.Fatalf("minimal alert: %+v %v", ev, err)
 	}
 	const base = `"id":"A1","lat":24.5,"lng":118.1,"category":"fire","priority":1`
-	for _, c := range []errCase{
+	for _, c := range []decErrCase{
 		{"malformed", `{"id":"A1",`, "", "malformed JSON"},
 		{"array", `[{"id":"A1"}]`, "", "JSON object"},
 		{"empty", ``, "", "empty body"},
@@ -444,7 +444,7 @@ func TestDecodeAlert(t *testing.T) {
 			if ev != nil {
 				t.Fatalf("accepted %+v", ev)
 			}
-			wantErr(t, err, "invalid_argument", c.field, c.msg)
+			wantDecErr(t, err, "invalid_argument", c.field, c.msg)
 		})
 	}
 }
@@ -464,7 +464,7 @@ func TestDecodeCameraEvent(t *testing.T) {
 		t.Fatalf("minimal: %+v %v", ev, err)
 	}
 	const base = `"id":"E","camera":"C","type":"crowd","confidence":0.5`
-	for _, c := range []errCase{
+	for _, c := range []decErrCase{
 		{"malformed", `{`, "", "malformed JSON"},
 		{"missing id", `{"camera":"C","type":"crowd","confidence":0.5}`, "id", "id is required"},
 		{"missing camera", `{"id":"E","type":"crowd","confidence":0.5}`, "camera", "camera is required"},
@@ -486,7 +486,7 @@ func TestDecodeCameraEvent(t *testing.T) {
 			if ev != nil {
 				t.Fatalf("accepted %+v", ev)
 			}
-			wantErr(t, err, "invalid_argument", c.field, c.msg)
+			wantDecErr(t, err, "invalid_argument", c.field, c.msg)
 		})
 	}
 }
@@ -550,12 +550,12 @@ func TestDecodeCommands(t *testing.T) {
 		{"status incident bad", status, "P", `{"status":"onscene","incident":"a b"}`, "incident", "spaces"},
 		{"status incident type", status, "P", `{"status":"onscene","incident":7}`, "incident", "string"},
 	} {
-		t.Run(c.name, func(t *testing.T) { wantErr(t, c.f(c.id, c.body), "invalid_argument", c.field, c.ms) })
+		t.Run(c.name, func(t *testing.T) { wantDecErr(t, c.f(c.id, c.body), "invalid_argument", c.field, c.ms) })
 	}
 }
 
-// checkFix asserts that an accepted fix is valid.
-func checkFix(t *testing.T, f dispatch.Fix, now time.Time) {
+// checkDecodedFix asserts that an accepted fix is valid.
+func checkDecodedFix(t *testing.T, f dispatch.Fix, now time.Time) {
 	t.Helper()
 	if !(geo.Point{Lat: f.Lat, Lng: f.Lng}).Valid() || math.IsNaN(f.Lat) || math.IsNaN(f.Lng) {
 		t.Fatalf("accepted position %v,%v", f.Lat, f.Lng)
@@ -566,10 +566,10 @@ func checkFix(t *testing.T, f dispatch.Fix, now time.Time) {
 	if !(f.Speed >= 0 && f.Speed < MaxSpeed && f.Heading >= 0 && f.Heading < 360 && f.Accuracy >= 0) {
 		t.Fatalf("accepted %+v", f)
 	}
-	if f.Cell != cellAt(t, f.Lat, f.Lng) {
+	if f.Cell != decCell(t, f.Lat, f.Lng) {
 		t.Fatalf("cell %v for %v,%v", f.Cell, f.Lat, f.Lng)
 	}
-	if checkID("unit", f.Unit, MaxUnitID, true) != nil {
+	if checkWireID("unit", f.Unit, MaxUnitID, true) != nil {
 		t.Fatalf("accepted unit %q", f.Unit)
 	}
 }
@@ -593,7 +593,7 @@ func FuzzDecodeFixes(f *testing.F) {
 			t.Fatalf("%d items over the limit", len(fixes)+len(rejected))
 		}
 		for _, fx := range fixes {
-			checkFix(t, fx, decNow)
+			checkDecodedFix(t, fx, decNow)
 		}
 		last := -1
 		for _, r := range rejected {
@@ -617,7 +617,7 @@ func FuzzDecodeAlert(f *testing.F) {
 		if ev == nil {
 			return
 		}
-		checkFix(t, dispatch.Fix{Unit: "x", T: ev.T, Lat: ev.Lat, Lng: ev.Lng, Cell: ev.Cell}, decNow)
+		checkDecodedFix(t, dispatch.Fix{Unit: "x", T: ev.T, Lat: ev.Lat, Lng: ev.Lng, Cell: ev.Cell}, decNow)
 		if ev.Priority < 1 || ev.Priority > 4 || ev.Category.String() != ev.Category.String() || ev.ID == "" || len(ev.ID) > MaxEventID ||
 			len(ev.Text) > MaxString || len(ev.Address) > MaxString || len(ev.Caller) > MaxString {
 			t.Fatalf("accepted %+v", ev)

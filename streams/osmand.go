@@ -83,7 +83,7 @@ func (d *DeviceFix) finish(n osmandNames, now time.Time) *Error {
 	if d.Device == "" {
 		return Invalid(n.id, "missing device id (%s)", n.id)
 	}
-	if err := checkID(n.id, d.Device, MaxUnitID, true); err != nil {
+	if err := checkWireID(n.id, d.Device, MaxUnitID, true); err != nil {
 		return err
 	}
 	if math.IsNaN(d.Lat) || math.IsNaN(d.Lng) {
@@ -125,7 +125,7 @@ func queryNumber(v url.Values, key string) (x float64, ok bool, err *Error) {
 	}
 	x, perr := strconv.ParseFloat(s, 64)
 	if perr != nil || math.IsNaN(x) || math.IsInf(x, 0) {
-		return 0, false, Invalid(key, "%s is not a number: %q", key, clip(s, 40))
+		return 0, false, Invalid(key, "%s is not a number: %q", key, clipMsg(s, 40))
 	}
 	return x, true, nil
 }
@@ -164,7 +164,7 @@ func ParseOsmAndQuery(v url.Values, now time.Time) (DeviceFix, *Error) {
 		lat, err1 := strconv.ParseFloat(strings.TrimSpace(a), 64)
 		lng, err2 := strconv.ParseFloat(strings.TrimSpace(b), 64)
 		if !found || err1 != nil || err2 != nil || math.IsNaN(lat) || math.IsNaN(lng) {
-			return DeviceFix{}, Invalid("location", "location must be lat,lon, not %q", clip(loc, 40))
+			return DeviceFix{}, Invalid("location", "location must be lat,lon, not %q", clipMsg(loc, 40))
 		}
 		d.Lat, d.Lng = lat, lng
 		if err := checkLatLng(lat, lng, "location", "location"); err != nil {
@@ -174,7 +174,7 @@ func ParseOsmAndQuery(v url.Values, now time.Time) (DeviceFix, *Error) {
 	if s := strings.TrimSpace(v.Get("timestamp")); s != "" {
 		t, ok := parseDeviceTime(s)
 		if !ok {
-			return DeviceFix{}, Invalid("timestamp", "timestamp must be Unix seconds or milliseconds or ISO 8601, not %q", clip(s, 40))
+			return DeviceFix{}, Invalid("timestamp", "timestamp must be Unix seconds or milliseconds or ISO 8601, not %q", clipMsg(s, 40))
 		}
 		d.T = t
 	}
@@ -298,8 +298,8 @@ type osmandBody struct {
 // Speed there is in m/s; a missing location.timestamp is now.
 func ParseOsmAndJSON(body []byte, now time.Time) (DeviceFix, *Error) {
 	var in osmandBody
-	in.Location.Coords.Latitude, in.Location.Coords.Longitude = nan, nan
-	in.Location.Battery.Level = nan
+	in.Location.Coords.Latitude, in.Location.Coords.Longitude = missingNum, missingNum
+	in.Location.Battery.Level = missingNum
 	if err := decodeObject(body, &in, "location.timestamp"); err != nil {
 		return DeviceFix{}, err
 	}

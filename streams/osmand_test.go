@@ -40,13 +40,13 @@ func sampleLines(t *testing.T, name string) []string {
 	return lines
 }
 
-func near(a, b float64) bool { return math.Abs(a-b) < 1e-9 }
+func osmNear(a, b float64) bool { return math.Abs(a-b) < 1e-9 }
 
 // sameDeviceFix compares two reports, floats to 1e-9.
 func sameDeviceFix(a, b DeviceFix) bool {
-	return a.Device == b.Device && a.T.Equal(b.T) && a.T.Location() == time.UTC && near(a.Lat, b.Lat) && near(a.Lng, b.Lng) &&
-		near(a.Speed, b.Speed) && near(a.Heading, b.Heading) && near(a.Altitude, b.Altitude) &&
-		near(a.Accuracy, b.Accuracy) && near(a.Battery, b.Battery)
+	return a.Device == b.Device && a.T.Equal(b.T) && a.T.Location() == time.UTC && osmNear(a.Lat, b.Lat) && osmNear(a.Lng, b.Lng) &&
+		osmNear(a.Speed, b.Speed) && osmNear(a.Heading, b.Heading) && osmNear(a.Altitude, b.Altitude) &&
+		osmNear(a.Accuracy, b.Accuracy) && osmNear(a.Battery, b.Battery)
 }
 
 // noTime marks a sample without a timestamp: it is taken at now.
@@ -112,7 +112,7 @@ func TestOsmAndQuerySamples(t *testing.T) {
 			t.Errorf("sample %d %s:\n got %+v\nwant %+v", i+1, line, got, w.fix)
 		}
 		fx := got.Fix()
-		if fx.Unit != w.fix.Device || fx.Cell != cellAt(t, w.fix.Lat, w.fix.Lng) || !fx.T.Equal(w.fix.T) || fx.Speed != got.Speed {
+		if fx.Unit != w.fix.Device || fx.Cell != decCell(t, w.fix.Lat, w.fix.Lng) || !fx.T.Equal(w.fix.T) || fx.Speed != got.Speed {
 			t.Errorf("sample %d: Fix() = %+v", i+1, fx)
 		}
 	}
@@ -148,7 +148,7 @@ func TestOsmAndJSONSamples(t *testing.T) {
 		if !sameDeviceFix(got, wants[i]) {
 			t.Errorf("sample %d:\n got %+v\nwant %+v", i+1, got, wants[i])
 		}
-		if fx := got.Fix(); fx.Unit != wants[i].Device || fx.Cell != cellAt(t, wants[i].Lat, wants[i].Lng) {
+		if fx := got.Fix(); fx.Unit != wants[i].Device || fx.Cell != decCell(t, wants[i].Lat, wants[i].Lng) {
 			t.Errorf("sample %d: Fix() = %+v", i+1, fx)
 		}
 	}
@@ -219,7 +219,7 @@ func TestParseOsmAndQuery(t *testing.T) {
 			if err == nil {
 				t.Fatalf("accepted %+v", got)
 			}
-			wantErr(t, err, "invalid_argument", c.field, c.msg)
+			wantDecErr(t, err, "invalid_argument", c.field, c.msg)
 		})
 	}
 }
@@ -261,7 +261,7 @@ func TestParseOsmAndJSON(t *testing.T) {
 			if err == nil {
 				t.Fatalf("accepted %+v", got)
 			}
-			wantErr(t, err, "invalid_argument", c.field, c.msg)
+			wantDecErr(t, err, "invalid_argument", c.field, c.msg)
 		})
 	}
 }
@@ -269,13 +269,13 @@ func TestParseOsmAndJSON(t *testing.T) {
 // checkDeviceFix asserts that an accepted report is valid.
 func checkDeviceFix(t *testing.T, d DeviceFix) {
 	t.Helper()
-	if d.Device == "" || checkID("id", d.Device, MaxUnitID, true) != nil {
+	if d.Device == "" || checkWireID("id", d.Device, MaxUnitID, true) != nil {
 		t.Fatalf("accepted device %q", d.Device)
 	}
 	if math.IsNaN(d.Altitude) || math.IsInf(d.Altitude, 0) || !(d.Battery == -1 || d.Battery >= 0 && d.Battery <= 100) {
 		t.Fatalf("accepted %+v", d)
 	}
-	checkFix(t, d.Fix(), osmNow)
+	checkDecodedFix(t, d.Fix(), osmNow)
 	if !(geo.Point{Lat: d.Lat, Lng: d.Lng}).Valid() {
 		t.Fatalf("accepted %+v", d)
 	}
