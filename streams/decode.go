@@ -111,11 +111,13 @@ func (w WireTime) MarshalJSON() ([]byte, error) {
 
 // Resolve returns the time, or now when it was not given, checked against the
 // window around now; field names the time in errors.
+// Times are kept to the millisecond, the precision the contract emits.
 func (w WireTime) Resolve(now time.Time, field string) (time.Time, *Error) {
 	if !w.Set {
-		return now.UTC(), nil
+		return stamp(now), nil
 	}
-	return w.T, CheckTime(w.T, now, field)
+	t := w.T.Truncate(time.Millisecond)
+	return t, CheckTime(t, now, field)
 }
 
 // CheckTime rejects a sender's time more than MaxFuture after now or more than
@@ -357,7 +359,7 @@ func DecodeUnit(id string, body []byte, now time.Time) (*dispatch.UnitUpserted, 
 	if err := checkStrings("callsign", in.Callsign, "force", in.Force, "mode", in.Mode, "status", in.Status); err != nil {
 		return nil, err
 	}
-	ev := &dispatch.UnitUpserted{T: now.UTC(), ID: id, Callsign: in.Callsign, Status: dispatch.Available}
+	ev := &dispatch.UnitUpserted{T: stamp(now), ID: id, Callsign: in.Callsign, Status: dispatch.Available}
 	if in.Force == "" {
 		return nil, Invalid("force", "force is required (police, patrol, volunteer or guard)")
 	}
@@ -415,7 +417,7 @@ func DecodeCamera(id string, body []byte, now time.Time) (*dispatch.CameraUpsert
 	if err != nil {
 		return nil, err
 	}
-	return &dispatch.CameraUpserted{T: now.UTC(), ID: id, Name: in.Name, Lat: in.Lat, Lng: in.Lng, Cell: c, Heading: in.Heading}, nil
+	return &dispatch.CameraUpserted{T: stamp(now), ID: id, Name: in.Name, Lat: in.Lat, Lng: in.Lng, Cell: c, Heading: in.Heading}, nil
 }
 
 // fixBody is one fix on the wire.
@@ -697,7 +699,7 @@ func DecodeAssign(incident string, body []byte, now time.Time, by string) (*disp
 	if err != nil {
 		return nil, err
 	}
-	return &dispatch.Assign{T: now.UTC(), Incident: incident, Unit: in.Unit, Tier: tier, By: by}, nil
+	return &dispatch.Assign{T: stamp(now), Incident: incident, Unit: in.Unit, Tier: tier, By: by}, nil
 }
 
 // DecodeRelease reads the body of POST /api/v1/incidents/{id}/release: {"unit"}.
@@ -714,7 +716,7 @@ func DecodeRelease(incident string, body []byte, now time.Time, by string) (*dis
 	if err := checkWireID("unit", in.Unit, MaxUnitID, true); err != nil {
 		return nil, err
 	}
-	return &dispatch.Release{T: now.UTC(), Incident: incident, Unit: in.Unit, By: by}, nil
+	return &dispatch.Release{T: stamp(now), Incident: incident, Unit: in.Unit, By: by}, nil
 }
 
 // DecodeClose reads the body of POST /api/v1/incidents/{id}/close: {"disposition"},
@@ -734,7 +736,7 @@ func DecodeClose(incident string, body []byte, now time.Time, by string) (*dispa
 	if err := checkStrings("disposition", in.Disposition); err != nil {
 		return nil, err
 	}
-	return &dispatch.Close{T: now.UTC(), Incident: incident, Disposition: in.Disposition, By: by}, nil
+	return &dispatch.Close{T: stamp(now), Incident: incident, Disposition: in.Disposition, By: by}, nil
 }
 
 // DecodeStatus reads the body of POST /api/v1/units/{id}/status (and a handheld's
@@ -765,5 +767,8 @@ func DecodeStatus(unit string, body []byte, now time.Time, by string) (*dispatch
 			return nil, err
 		}
 	}
-	return &dispatch.SetStatus{T: now.UTC(), Unit: unit, Status: st, Incident: in.Incident, By: by}, nil
+	return &dispatch.SetStatus{T: stamp(now), Unit: unit, Status: st, Incident: in.Incident, By: by}, nil
 }
+
+// stamp is the server's time for an event: UTC, to the millisecond the contract emits.
+func stamp(now time.Time) time.Time { return now.UTC().Truncate(time.Millisecond) }

@@ -19,7 +19,8 @@ package streams
 //
 // Device data is noisy, so unknowns and small oddities are normalised rather than
 // refused: a negative speed, heading or accuracy means unknown and becomes 0, a
-// heading is reduced modulo 360, a battery level outside 0–100 % becomes -1. What
+// heading is reduced modulo 360, a battery level outside 0–100 % becomes -1, and a
+// malformed altitude, hdop or batt (which the engine never uses) is ignored. What
 // cannot be trusted is refused: no id, no position, a position off the globe, a
 // non-finite number, a speed of 120 m/s or more, a time outside the ingest window.
 
@@ -133,7 +134,7 @@ func queryNumber(v url.Values, key string) (x float64, ok bool, err *Error) {
 // ParseOsmAndQuery reads the query form of the OsmAnd protocol (see the file comment).
 // A missing timestamp is now.
 func ParseOsmAndQuery(v url.Values, now time.Time) (DeviceFix, *Error) {
-	d := DeviceFix{T: now.UTC(), Lat: math.NaN(), Lng: math.NaN(), Battery: -1}
+	d := DeviceFix{T: stamp(now), Lat: math.NaN(), Lng: math.NaN(), Battery: -1}
 	d.Device = strings.TrimSpace(v.Get("id"))
 	if d.Device == "" {
 		d.Device = strings.TrimSpace(v.Get("deviceid"))
@@ -191,9 +192,9 @@ func ParseOsmAndQuery(v url.Values, now time.Time) (DeviceFix, *Error) {
 			break
 		}
 	}
-	if x, ok, err := queryNumber(v, "altitude"); err != nil {
-		return DeviceFix{}, err
-	} else if ok {
+	// Altitude, HDOP and battery never reach the engine's decisions, so a malformed
+	// one is ignored rather than costing the position.
+	if x, ok, err := queryNumber(v, "altitude"); err == nil && ok {
 		d.Altitude = x
 	}
 	accuracy := false
@@ -205,14 +206,10 @@ func ParseOsmAndQuery(v url.Values, now time.Time) (DeviceFix, *Error) {
 			break
 		}
 	}
-	if x, ok, err := queryNumber(v, "hdop"); err != nil {
-		return DeviceFix{}, err
-	} else if ok && !accuracy && x > 0 {
+	if x, ok, err := queryNumber(v, "hdop"); err == nil && ok && !accuracy && x > 0 {
 		d.Accuracy = x * hdopMetres
 	}
-	if x, ok, err := queryNumber(v, "batt"); err != nil {
-		return DeviceFix{}, err
-	} else if ok {
+	if x, ok, err := queryNumber(v, "batt"); err == nil && ok {
 		d.Battery = x
 	}
 	if err := d.finish(queryNames, now); err != nil {
@@ -307,7 +304,7 @@ func ParseOsmAndJSON(body []byte, now time.Time) (DeviceFix, *Error) {
 		return DeviceFix{}, err
 	}
 	c := in.Location.Coords
-	d := DeviceFix{Device: string(in.DeviceID), T: now.UTC(), Lat: c.Latitude, Lng: c.Longitude,
+	d := DeviceFix{Device: string(in.DeviceID), T: stamp(now), Lat: c.Latitude, Lng: c.Longitude,
 		Speed: c.Speed, Heading: c.Heading, Altitude: c.Altitude, Accuracy: c.Accuracy, Battery: -1}
 	if in.Location.Timestamp.Set {
 		d.T = in.Location.Timestamp.T

@@ -178,6 +178,7 @@ func TestParseOsmAndQuery(t *testing.T) {
 		{"hdop", "id=P&lat=1&lon=2&hdop=1.5", DeviceFix{Device: "P", T: osmNow, Lat: 1, Lng: 2, Accuracy: 1.5 * hdopMetres, Battery: -1}},
 		{"battery", "id=P&lat=1&lon=2&batt=55.5&altitude=-12", DeviceFix{Device: "P", T: osmNow, Lat: 1, Lng: 2, Altitude: -12, Battery: 55.5}},
 		{"battery over 100", "id=P&lat=1&lon=2&batt=250", DeviceFix{Device: "P", T: osmNow, Lat: 1, Lng: 2, Battery: -1}},
+		{"bad extras ignored", "id=P&lat=1&lon=2&altitude=high&hdop=x&batt=full", DeviceFix{Device: "P", T: osmNow, Lat: 1, Lng: 2, Battery: -1}},
 		{"location", "id=P&location=24.5,%20118.1", DeviceFix{Device: "P", T: osmNow, Lat: 24.5, Lng: 118.1, Battery: -1}},
 	}
 	for _, c := range ok {
@@ -210,6 +211,7 @@ func TestParseOsmAndQuery(t *testing.T) {
 		{"speed too high", "id=P&lat=1&lon=2&speed=300", "speed", "300 knots"},
 		{"speed text", "id=P&lat=1&lon=2&speed=fast", "speed", "not a number"},
 		{"bearing text", "id=P&lat=1&lon=2&bearing=east", "bearing", "not a number"},
+		{"accuracy text", "id=P&lat=1&lon=2&accuracy=good", "accuracy", "not a number"},
 		{"id with slash", "id=a/b&lat=1&lon=2", "id", "'/'"},
 		{"id too long", "id=" + strings.Repeat("9", 65) + "&lat=1&lon=2", "id", "64"},
 	}

@@ -97,7 +97,7 @@ func run(ctx context.Context, cfg Config, logger zerolog.Logger) error {
 	loopDone := make(chan error, 1)
 	go func() { loopDone <- loop.Run(loopCtx) }()
 	go every(ctx, cfg.Tick, func(now time.Time) {
-		if _, err := log.Append(ctx, "", &dispatch.Tick{T: now.UTC()}); err != nil && ctx.Err() == nil {
+		if _, err := log.Append(ctx, "", &dispatch.Tick{T: now.UTC().Truncate(time.Millisecond)}); err != nil && ctx.Err() == nil {
 			logger.Error().Err(err).Msg("tick append failed")
 		}
 	})
