@@ -3,6 +3,7 @@ package streams
 import (
 	"encoding/json"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -20,6 +21,9 @@ import (
 // frame rate; incidents and assignments go out at once. A client's queue is bounded: a
 // client that cannot keep up loses frames and is resynced with a fresh snapshot, and
 // never slows the engine or anyone else.
+//
+// The model keeps each unit's and incident's JSON once encoded, so a `units` frame or a
+// snapshot is put together by copying bytes, not by encoding again for every view.
 
 // View is what the engine looks like at one position of the log.
 type View struct {
@@ -55,14 +59,18 @@ type Batch struct {
 	Seq         uint64
 	T           time.Time
 	Units       []UnitFrame
-	Incidents   []dispatch.IncidentView
+	Incidents   []dispatch.IncidentView // one (the latest) version of each
 	Assignments []dispatch.Change
 	Camera      []dispatch.Change
 	Coverage    []dispatch.CoverageCell
+	Cameras     []dispatch.CameraView // cameras added or moved
+
+	incAt map[string]int // index in Incidents by id
 }
 
 // add collects the changes of one event; it runs under the loop's lock, so it may read
-// the engine.
+// the engine. An incident changed by several events of the message (a batch of fixes
+// moving the units on it) is kept once, in its latest state.
 func (b *Batch) add(e *dispatch.Engine, changes []dispatch.Change) {
 	for _, c := range changes {
 		switch c.Kind {
@@ -72,6 +80,14 @@ func (b *Batch) add(e *dispatch.Engine, changes []dispatch.Change) {
 			}
 		case dispatch.IncidentUpdated:
 			if v, ok := e.Incident(c.Incident); ok {
+				if i, seen := b.incAt[v.ID]; seen {
+					b.Incidents[i] = v
+					continue
+				}
+				if b.incAt == nil {
+					b.incAt = map[string]int{}
+				}
+				b.incAt[v.ID] = len(b.Incidents)
 				b.Incidents = append(b.Incidents, v)
 			}
 		case dispatch.Assigned:
@@ -79,6 +95,13 @@ func (b *Batch) add(e *dispatch.Engine, changes []dispatch.Change) {
 		case dispatch.CameraEvent:
 			if !c.Repeat {
 				b.Camera = append(b.Camera, c)
+			}
+		case dispatch.CameraChanged:
+			for _, cam := range e.Cameras() {
+				if cam.ID == c.Camera {
+					b.Cameras = append(b.Cameras, cam)
+					break
+				}
 			}
 		case dispatch.CoverageChanged:
 			b.Coverage = append(b.Coverage, e.Coverage(c.Cells)...)
@@ -103,16 +126,55 @@ func (s *Subscription) inBox(lat, lng float64) bool {
 	return lng >= s.BBox[0] && lat >= s.BBox[1] && lng <= s.BBox[2] && lat <= s.BBox[3]
 }
 
+// wantsIncident: walls see incidents in their box; a unit sees the incidents it is on.
+func (s *Subscription) wantsIncident(inc dispatch.IncidentView) bool {
+	switch s.View {
+	case "wall":
+		return s.inBox(inc.Lat, inc.Lng)
+	case "unit":
+		return onIncident(inc, s.Unit)
+	}
+	return false
+}
+
 // client is one WebSocket subscriber.
 type client struct {
-	sub    Subscription
+	sub Subscription
+	// send is the queue of frames for the writer. A nil entry only wakes the writer
+	// to look at resync.
 	send   chan *websocket.PreparedMessage
-	resync atomic.Bool
+	resync atomic.Bool // the client lost frames: its next frame is a fresh snapshot
 	done   chan struct{}
 }
 
 // queueLen bounds each client's queue of frames.
 const queueLen = 256
+
+// unitState is the hub's model of one unit.
+type unitState struct {
+	cur UnitFrame
+	enc []byte // JSON of cur; nil until needed after a change
+	// What walls were last told of the unit's position, to send a unit that leaves a
+	// wall's box once more, so the wall can drop it: the position in the last units
+	// frame (if any) and those snapshots gave out since.
+	told    bool
+	lastLat float64
+	lastLng float64
+	shown   [][2]float64
+}
+
+func (u *unitState) json() []byte {
+	if u.enc == nil {
+		u.enc, _ = json.Marshal(u.cur)
+	}
+	return u.enc
+}
+
+// incidentState is the hub's model of one open incident.
+type incidentState struct {
+	view dispatch.IncidentView
+	enc  []byte // JSON of view
+}
 
 // Hub holds the clients and the model they are served from.
 type Hub struct {
@@ -121,8 +183,8 @@ type Hub struct {
 	mu        sync.Mutex
 	seq       uint64
 	t         time.Time
-	units     map[string]UnitFrame
-	incidents map[string]dispatch.IncidentView
+	units     map[string]*unitState
+	incidents map[string]incidentState
 	cameras   map[string]dispatch.CameraView
 	dirty     map[string]struct{} // units changed since the last units frame
 	clients   map[*client]struct{}
@@ -132,11 +194,12 @@ type Hub struct {
 
 // NewHub returns an empty hub.
 func NewHub(logger zerolog.Logger) *Hub {
-	return &Hub{logger: logger, units: map[string]UnitFrame{}, incidents: map[string]dispatch.IncidentView{},
+	return &Hub{logger: logger, units: map[string]*unitState{}, incidents: map[string]incidentState{},
 		cameras: map[string]dispatch.CameraView{}, dirty: map[string]struct{}{}, clients: map[*client]struct{}{}}
 }
 
 // Reset replaces the model with a view of the engine (at start and after a restore).
+// Clients already connected are resynced.
 func (h *Hub) Reset(v View) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
@@ -144,14 +207,21 @@ func (h *Hub) Reset(v View) {
 	clear(h.units)
 	clear(h.incidents)
 	clear(h.cameras)
+	clear(h.dirty)
 	for _, u := range v.Units {
-		h.units[u.ID] = unitFrame(u)
+		f := unitFrame(u)
+		h.units[u.ID] = &unitState{cur: f, told: true, lastLat: f.Lat, lastLng: f.Lng}
 	}
 	for _, inc := range v.Incidents {
-		h.incidents[inc.ID] = inc
+		if enc, err := json.Marshal(inc); err == nil {
+			h.incidents[inc.ID] = incidentState{view: inc, enc: enc}
+		}
 	}
 	for _, c := range v.Cameras {
 		h.cameras[c.ID] = c
+	}
+	for c := range h.clients {
+		h.markResync(c)
 	}
 }
 
@@ -162,11 +232,23 @@ type frame struct {
 	T    time.Time `json:"t"`
 }
 
+// header is the envelope as JSON without its closing brace, for frames put together
+// from encoded parts.
+func header(typ string, seq uint64, t time.Time) []byte {
+	b, _ := json.Marshal(frame{Type: typ, Seq: seq, T: t})
+	return b[:len(b)-1]
+}
+
 func prepare(v any) *websocket.PreparedMessage {
 	b, err := json.Marshal(v)
 	if err != nil {
 		return nil
 	}
+	return prepareBytes(b)
+}
+
+// prepareBytes makes a frame of b; the frame keeps its own copy, so b may be reused.
+func prepareBytes(b []byte) *websocket.PreparedMessage {
 	pm, err := websocket.NewPreparedMessage(websocket.TextMessage, b)
 	if err != nil {
 		return nil
@@ -182,21 +264,47 @@ func (h *Hub) Publish(b Batch) {
 	h.seq, h.t = b.Seq, b.T
 	head := frame{Seq: b.Seq, T: b.T}
 	for _, u := range b.Units {
-		h.units[u.ID] = u
+		st := h.units[u.ID]
+		if st == nil {
+			st = &unitState{}
+			h.units[u.ID] = st
+		}
+		st.cur, st.enc = u, nil
 		h.dirty[u.ID] = struct{}{}
 	}
-	for _, inc := range b.Incidents {
+	for _, cam := range b.Cameras {
+		h.cameras[cam.ID] = cam
+	}
+	var last map[string]int // a batch built by hand may hold an incident twice: send the last
+	if len(b.Incidents) > 1 {
+		last = make(map[string]int, len(b.Incidents))
+		for i, inc := range b.Incidents {
+			last[inc.ID] = i
+		}
+	}
+	var buf []byte
+	for i, inc := range b.Incidents {
+		if last != nil && last[inc.ID] != i {
+			continue
+		}
+		enc, err := json.Marshal(inc)
+		if err != nil {
+			h.logger.Error().Err(err).Str("incident", inc.ID).Msg("encode incident")
+			continue
+		}
+		old, had := h.incidents[inc.ID]
 		if inc.Status == "closed" {
 			delete(h.incidents, inc.ID)
 		} else {
-			h.incidents[inc.ID] = inc
+			h.incidents[inc.ID] = incidentState{view: inc, enc: enc}
 		}
-		head.Type = "incident"
-		msg := prepare(struct {
-			frame
-			dispatch.IncidentView
-		}{head, inc})
-		h.fanOut(msg, func(c *client) bool { return c.wantsIncident(inc) })
+		buf = append(append(append(buf[:0], header("incident", b.Seq, b.T)...), ','), enc[1:]...)
+		msg := prepareBytes(buf)
+		// A unit also hears of an incident it was on and is no longer (released,
+		// or the incident closed), so its terminal can let go of it.
+		h.fanOut(msg, func(c *client) bool {
+			return c.sub.wantsIncident(inc) || had && c.sub.wantsIncident(old.view)
+		})
 	}
 	for _, a := range b.Assignments {
 		head.Type = "assignment"
@@ -208,7 +316,7 @@ func (h *Hub) Publish(b Batch) {
 			ETA      float64 `json:"eta_s"`
 		}{head, a.Incident, a.Unit, a.Tier, a.ETA})
 		unit := a.Unit
-		h.fanOut(msg, func(c *client) bool { return c.sub.View == "wall" || c.sub.Unit == unit })
+		h.fanOut(msg, func(c *client) bool { return c.sub.View == "wall" || c.sub.View == "unit" && c.sub.Unit == unit })
 	}
 	for _, ce := range b.Camera {
 		head.Type = "camera"
@@ -233,157 +341,225 @@ func (h *Hub) Publish(b Batch) {
 	}
 }
 
-// wantsIncident: walls see incidents in their box; a unit sees the incidents it is on
-// and those near it.
-func (c *client) wantsIncident(inc dispatch.IncidentView) bool {
-	switch c.sub.View {
-	case "wall":
-		return c.sub.inBox(inc.Lat, inc.Lng)
-	case "unit":
-		for _, t := range inc.Tiers {
-			for _, u := range t.Units {
-				if u.Unit == c.sub.Unit {
-					return true
-				}
-			}
-		}
-	}
-	return false
-}
-
-// fanOut queues msg for every client for which want is true. It never blocks: a full
-// queue marks its client for a resync instead.
+// fanOut queues msg for every client for which want is true. Called with h.mu held.
 func (h *Hub) fanOut(msg *websocket.PreparedMessage, want func(*client) bool) {
 	if msg == nil {
 		return
 	}
 	for c := range h.clients {
-		if !want(c) || c.resync.Load() {
-			continue
-		}
-		select {
-		case c.send <- msg:
-		default:
-			c.resync.Store(true)
-			h.dropped.Add(1)
+		if want(c) {
+			h.deliver(c, msg)
 		}
 	}
 }
 
+// deliver queues msg for c. It never blocks: when c's queue is full the frame is
+// dropped and c is marked for a resync; until the resync is sent, c's frames are
+// dropped (the snapshot will hold what they said). Called with h.mu held.
+func (h *Hub) deliver(c *client, msg *websocket.PreparedMessage) {
+	if c.resync.Load() {
+		h.dropped.Add(1)
+		return
+	}
+	select {
+	case c.send <- msg:
+	default:
+		c.resync.Store(true)
+		h.dropped.Add(1)
+		h.logger.Debug().Str("view", c.sub.View).Msg("client fell behind: resync")
+	}
+}
+
+// markResync makes c's next frame a fresh snapshot, waking its writer if its queue
+// is empty. Called with h.mu held.
+func (h *Hub) markResync(c *client) {
+	c.resync.Store(true)
+	select {
+	case c.send <- nil:
+	default: // the queue is not empty: the writer will look at resync
+	}
+}
+
+// flushed is a unit in one FlushUnits.
+type flushed struct {
+	id    string
+	lat   float64
+	lng   float64
+	enc   []byte
+	prior [][2]float64 // positions walls were told before this frame
+}
+
 // FlushUnits sends the units that changed since the last call, conflated (only the
-// latest state of each), as one `units` frame per distinct view. Call it at the frame
-// rate.
+// latest state of each), as one `units` frame per distinct subscription. Call it at
+// the frame rate. A wall gets the units in its box, and once more a unit that left
+// it (its position now outside the box says it left).
 func (h *Hub) FlushUnits() {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if len(h.dirty) == 0 {
 		return
 	}
-	changed := make([]UnitFrame, 0, len(h.dirty))
+	changed := make([]flushed, 0, len(h.dirty))
 	for id := range h.dirty {
-		changed = append(changed, h.units[id])
+		st := h.units[id]
+		f := flushed{id: id, lat: st.cur.Lat, lng: st.cur.Lng, enc: st.json(), prior: st.shown}
+		if st.told {
+			f.prior = append(f.prior, [2]float64{st.lastLat, st.lastLng})
+		}
+		st.told, st.lastLat, st.lastLng, st.shown = true, st.cur.Lat, st.cur.Lng, nil
+		changed = append(changed, f)
 	}
 	clear(h.dirty)
-	slices.SortFunc(changed, func(a, b UnitFrame) int { return compareStrings(a.ID, b.ID) })
-	// Clients with the same subscription share one encoded frame.
+	slices.SortFunc(changed, func(a, b flushed) int { return strings.Compare(a.id, b.id) })
+	// Clients with the same subscription share one encoded frame, and so do
+	// subscriptions that select the same units (boxes that hold all that moved).
 	groups := map[Subscription][]*client{}
 	for c := range h.clients {
 		groups[c.sub] = append(groups[c.sub], c)
 	}
+	head := append(header("units", h.seq, h.t), `,"units":[`...)
+	frames := map[string]*websocket.PreparedMessage{} // by the set of units selected
+	sel := make([]byte, (len(changed)+7)/8)
+	var buf []byte
 	for sub, clients := range groups {
-		var units []UnitFrame
-		for _, u := range changed {
-			if sub.View == "wall" && sub.inBox(u.Lat, u.Lng) || sub.View == "unit" && u.ID == sub.Unit {
+		clear(sel)
+		n := 0
+		switch sub.View {
+		case "wall":
+			for i := range changed {
+				if f := &changed[i]; sub.inBox(f.lat, f.lng) || sub.inBoxAny(f.prior) {
+					sel[i/8] |= 1 << (i % 8)
+					n++
+				}
+			}
+		case "unit":
+			if i, ok := slices.BinarySearchFunc(changed, sub.Unit, func(f flushed, id string) int { return strings.Compare(f.id, id) }); ok {
+				sel[i/8] |= 1 << (i % 8)
+				n++
+			}
+		}
+		if n == 0 {
+			continue
+		}
+		msg, ok := frames[string(sel)]
+		if !ok {
+			buf = append(buf[:0], head...)
+			for i := range changed {
+				if sel[i/8]&(1<<(i%8)) != 0 {
+					if buf[len(buf)-1] != '[' {
+						buf = append(buf, ',')
+					}
+					buf = append(buf, changed[i].enc...)
+				}
+			}
+			msg = prepareBytes(append(buf, "]}"...))
+			frames[string(sel)] = msg
+		}
+		if msg == nil {
+			continue
+		}
+		for _, c := range clients {
+			h.deliver(c, msg)
+		}
+	}
+}
+
+func (s *Subscription) inBoxAny(pos [][2]float64) bool {
+	for _, p := range pos {
+		if s.inBox(p[0], p[1]) {
+			return true
+		}
+	}
+	return false
+}
+
+// snapshotFor encodes everything sub can see. Called with h.mu held.
+func (h *Hub) snapshotFor(sub *Subscription) *websocket.PreparedMessage {
+	var units []*unitState
+	switch sub.View {
+	case "wall":
+		for _, u := range h.units {
+			if sub.inBox(u.cur.Lat, u.cur.Lng) {
 				units = append(units, u)
 			}
 		}
-		if len(units) == 0 {
-			continue
-		}
-		msg := prepare(struct {
-			frame
-			Units []UnitFrame `json:"units"`
-		}{frame{Type: "units", Seq: h.seq, T: h.t}, units})
-		set := map[*client]bool{}
-		for _, c := range clients {
-			set[c] = true
-		}
-		h.fanOut(msg, func(c *client) bool { return set[c] })
-	}
-}
-
-func compareStrings(a, b string) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
-}
-
-// snapshotFor encodes everything c's subscription can see. Called with h.mu held.
-func (h *Hub) snapshotFor(c *client) *websocket.PreparedMessage {
-	var units []UnitFrame
-	for _, u := range h.units {
-		if c.sub.View == "wall" && c.sub.inBox(u.Lat, u.Lng) || c.sub.View == "unit" && u.ID == c.sub.Unit {
+		slices.SortFunc(units, func(a, b *unitState) int { return strings.Compare(a.cur.ID, b.cur.ID) })
+	case "unit":
+		if u, ok := h.units[sub.Unit]; ok {
 			units = append(units, u)
 		}
 	}
-	slices.SortFunc(units, func(a, b UnitFrame) int { return compareStrings(a.ID, b.ID) })
-	incidents := []dispatch.IncidentView{}
-	for _, inc := range h.incidents {
-		if c.wantsIncident(inc) {
-			incidents = append(incidents, inc)
+	buf := append(header("snapshot", h.seq, h.t), `,"units":[`...)
+	for i, u := range units {
+		if i > 0 {
+			buf = append(buf, ',')
+		}
+		buf = append(buf, u.json()...)
+		if _, dirty := h.dirty[u.cur.ID]; dirty && sub.View == "wall" {
+			// Told before the units frame: remember, so a move out of the box is sent.
+			u.shown = append(u.shown, [2]float64{u.cur.Lat, u.cur.Lng})
 		}
 	}
-	slices.SortFunc(incidents, func(a, b dispatch.IncidentView) int { return compareStrings(a.ID, b.ID) })
+	var incidents []*incidentState
+	for id := range h.incidents {
+		if inc := h.incidents[id]; sub.wantsIncident(inc.view) {
+			incidents = append(incidents, &inc)
+		}
+	}
+	slices.SortFunc(incidents, func(a, b *incidentState) int { return strings.Compare(a.view.ID, b.view.ID) })
+	buf = append(buf, `],"incidents":[`...)
+	for i, inc := range incidents {
+		if i > 0 {
+			buf = append(buf, ',')
+		}
+		buf = append(buf, inc.enc...)
+	}
 	cameras := []dispatch.CameraView{}
-	if c.sub.View == "wall" {
+	if sub.View == "wall" {
 		for _, cam := range h.cameras {
-			if c.sub.inBox(cam.Lat, cam.Lng) {
+			if sub.inBox(cam.Lat, cam.Lng) {
 				cameras = append(cameras, cam)
 			}
 		}
-		slices.SortFunc(cameras, func(a, b dispatch.CameraView) int { return compareStrings(a.ID, b.ID) })
+		slices.SortFunc(cameras, func(a, b dispatch.CameraView) int { return strings.Compare(a.ID, b.ID) })
 	}
-	if units == nil {
-		units = []UnitFrame{}
+	camJSON, err := json.Marshal(cameras)
+	if err != nil {
+		camJSON = []byte("[]")
 	}
-	return prepare(struct {
-		frame
-		Units     []UnitFrame             `json:"units"`
-		Incidents []dispatch.IncidentView `json:"incidents"`
-		Cameras   []dispatch.CameraView   `json:"cameras"`
-	}{frame{Type: "snapshot", Seq: h.seq, T: h.t}, units, incidents, cameras})
+	buf = append(append(append(buf, `],"cameras":`...), camJSON...), '}')
+	return prepareBytes(buf)
 }
 
-// join registers a client and queues its first snapshot.
-func (h *Hub) join(sub Subscription) *client {
+// join registers a client and returns its first snapshot; every frame queued for it
+// afterwards is newer than the snapshot.
+func (h *Hub) join(sub Subscription) (*client, *websocket.PreparedMessage) {
 	c := &client{sub: sub, send: make(chan *websocket.PreparedMessage, queueLen), done: make(chan struct{})}
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	h.clients[c] = struct{}{}
-	c.send <- h.snapshotFor(c)
-	return c
+	return c, h.snapshotFor(&c.sub)
 }
 
-// leave unregisters a client.
+// leave unregisters a client: nothing is queued for it afterwards.
 func (h *Hub) leave(c *client) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	delete(h.clients, c)
 }
 
-// resyncFrame is the fresh snapshot a client gets after it fell behind.
+// resyncFrame is the fresh snapshot a client gets after it fell behind; the frames
+// still queued are older than it and are dropped.
 func (h *Hub) resyncFrame(c *client) *websocket.PreparedMessage {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	for len(c.send) > 0 {
-		<-c.send
+		if <-c.send != nil {
+			h.dropped.Add(1)
+		}
 	}
 	c.resync.Store(false)
-	return h.snapshotFor(c)
+	return h.snapshotFor(&c.sub)
 }
 
 // Clients is the number of connected clients.

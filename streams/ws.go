@@ -1,12 +1,15 @@
 package streams
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"net/http"
 	"net/url"
 	"slices"
+	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/gorilla/websocket"
 
@@ -32,7 +35,7 @@ func (s *Server) checkOrigin(r *http.Request) bool {
 	if err != nil {
 		return false
 	}
-	return u.Host == r.Host || slices.Contains(s.Origins, origin)
+	return strings.EqualFold(u.Host, r.Host) || slices.Contains(s.Origins, origin)
 }
 
 // serveWS upgrades a client, reads its subscription and serves it until it leaves.
@@ -64,29 +67,53 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 		closeWith(conn, websocket.ClosePolicyViolation, e.Message)
 		return
 	}
-	c := s.Hub.join(sub)
-	defer s.Hub.leave(c)
+	c, snap := s.Hub.join(sub)
 	s.Metrics.clients.Inc()
 	defer s.Metrics.clients.Dec()
-	go s.writePump(conn, c)
+	writer := make(chan struct{})
+	go func() {
+		defer close(writer)
+		s.writePump(conn, c, snap)
+	}()
 	s.readPump(r.Context(), conn, p)
+	// Stop queuing for the client, stop its writer (closing the connection unblocks a
+	// write to a client that stopped reading) and wait for it, so nothing outlives the
+	// connection.
+	s.Hub.leave(c)
 	close(c.done)
+	conn.Close()
+	<-writer
 }
 
-// allowView checks that p may see the subscription's view.
+// allowView checks that p may see the subscription's view, and checks and tidies the
+// subscription (fields another view does not use are cleared, so clients of one view
+// share frames).
 func allowView(p Principal, sub *Subscription) *Error {
 	switch sub.View {
 	case "wall":
-		if p.Is(Admin, Operator, Supervisor) {
-			return nil
+		if !p.Is(Admin, Operator, Supervisor) {
+			break
 		}
+		if sub.BBox != [4]float64{} {
+			b := sub.BBox
+			if !(b[0] >= -180 && b[2] <= 180 && b[1] >= -90 && b[3] <= 90 && b[0] <= b[2] && b[1] <= b[3]) {
+				return Invalid("bbox", "bbox must be [minLng,minLat,maxLng,maxLat] in range")
+			}
+		}
+		*sub = Subscription{Type: sub.Type, View: sub.View, BBox: sub.BBox}
+		return nil
 	case "unit":
 		if sub.Unit == "" && p.Is(UnitRole) {
 			sub.Unit = p.Unit
 		}
-		if p.Is(Admin, Operator, Supervisor) || p.Is(UnitRole) && p.Unit == sub.Unit {
-			return nil
+		if !(p.Is(Admin, Operator, Supervisor) || p.Is(UnitRole) && p.Unit == sub.Unit) {
+			break
 		}
+		if sub.Unit == "" {
+			return Invalid("unit", "the unit view needs a unit")
+		}
+		*sub = Subscription{Type: sub.Type, View: sub.View, Unit: sub.Unit}
+		return nil
 	case "volunteer", "replay":
 		return Errorf("unavailable", "view", "the %s view is not available yet", sub.View)
 	default:
@@ -95,16 +122,37 @@ func allowView(p Principal, sub *Subscription) *Error {
 	return Errorf("permission_denied", "view", "role %s may not see the %s view", p.Role, sub.View)
 }
 
+// maxCloseReason is the longest reason a close frame can carry (125 bytes of control
+// payload less the 2-byte code); a longer one would make the close frame fail to send.
+const maxCloseReason = 123
+
 func closeWith(conn *websocket.Conn, code int, reason string) {
+	if len(reason) > maxCloseReason {
+		cut := maxCloseReason
+		for cut > 0 && !utf8.RuneStart(reason[cut]) {
+			cut--
+		}
+		reason = reason[:cut]
+	}
 	_ = conn.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(code, reason), time.Now().Add(writeWait))
 }
 
-// writePump sends the client's queue; after the client fell behind it sends a fresh
-// snapshot instead of the frames it lost.
-func (s *Server) writePump(conn *websocket.Conn, c *client) {
+// writePump sends the client its first snapshot, then its queue; after the client fell
+// behind it sends a fresh snapshot instead of the frames it lost.
+func (s *Server) writePump(conn *websocket.Conn, c *client, first *websocket.PreparedMessage) {
 	ping := time.NewTicker(pingPeriod)
 	defer ping.Stop()
 	defer conn.Close()
+	write := func(msg *websocket.PreparedMessage) bool {
+		if msg == nil {
+			return true
+		}
+		conn.SetWriteDeadline(time.Now().Add(writeWait))
+		return conn.WritePreparedMessage(msg) == nil
+	}
+	if !write(first) {
+		return
+	}
 	for {
 		select {
 		case msg := <-c.send:
@@ -112,8 +160,7 @@ func (s *Server) writePump(conn *websocket.Conn, c *client) {
 				msg = s.Hub.resyncFrame(c)
 				s.Metrics.resyncs.Inc()
 			}
-			conn.SetWriteDeadline(time.Now().Add(writeWait))
-			if err := conn.WritePreparedMessage(msg); err != nil {
+			if !write(msg) {
 				return
 			}
 		case <-ping.C:
@@ -128,10 +175,8 @@ func (s *Server) writePump(conn *websocket.Conn, c *client) {
 
 // clientMessage is what a handheld may send: its fixes and status changes.
 type clientMessage struct {
-	Type     string          `json:"type"`
-	Status   string          `json:"status"`
-	Incident string          `json:"incident"`
-	Raw      json.RawMessage `json:"-"`
+	Type string  `json:"type"`
+	Unit *string `json:"unit"`
 }
 
 // readPump reads a unit's fixes and status reports until the connection ends.
@@ -151,6 +196,9 @@ func (s *Server) readPump(ctx context.Context, conn *websocket.Conn, p Principal
 		var ev dispatch.Event
 		switch m.Type {
 		case "fix":
+			if m.Unit == nil { // a fix without a unit is the socket's own
+				b = withUnit(b, p.Unit)
+			}
 			fixes, rejected, err := DecodeFixes(b, time.Now(), 1)
 			if err != nil || len(rejected) > 0 || len(fixes) != 1 || fixes[0].Unit != p.Unit {
 				continue
@@ -169,4 +217,16 @@ func (s *Server) readPump(ctx context.Context, conn *websocket.Conn, p Principal
 			s.Logger.Error().Err(err).Str("unit", p.Unit).Msg("log append from socket failed")
 		}
 	}
+}
+
+// withUnit adds "unit" to the JSON object b (which has none).
+func withUnit(b []byte, unit string) []byte {
+	b = bytes.TrimSpace(b)
+	id, _ := json.Marshal(unit)
+	out := append(append([]byte(`{"unit":`), id...), ',')
+	rest := bytes.TrimSpace(b[1:]) // b is an object: it decoded into clientMessage
+	if len(rest) > 0 && rest[0] == '}' {
+		out = out[:len(out)-1]
+	}
+	return append(out, rest...)
 }
