@@ -26,12 +26,13 @@ type Config struct {
 	Recommend     bool          `flag:"recommend" help:"recommend units and wait for operators to confirm, instead of assigning at once"`
 	Origins       string        `flag:"origins" help:"comma-separated extra origins allowed to open WebSockets"`
 	OsmAndListen  string        `flag:"osmand-listen" help:"extra address serving the OsmAnd / Traccar Client protocol at / (Traccar's port is 5055); empty: only /osmand"`
+	Rate          float64       `flag:"rate" help:"requests per second allowed per token (and per OsmAnd device); bursts of twice that"`
 	LogLevel      string        `flag:"log-level" help:"debug, info, warn or error"`
 }
 
 func defaults() Config {
 	return Config{Listen: "127.0.0.1:8080", Data: "data", Region: "default", LogSync: "always",
-		SnapshotEvery: 30 * time.Second, Tick: time.Second, FrameRate: 10, LogLevel: "info"}
+		SnapshotEvery: 30 * time.Second, Tick: time.Second, FrameRate: 10, Rate: 500, LogLevel: "info"}
 }
 
 // parseConfig reads flags over environment over defaults. The flags come from the
@@ -66,8 +67,8 @@ func parseConfig(args []string) (Config, error) {
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
-	if c.FrameRate <= 0 || c.Tick <= 0 || c.SnapshotEvery <= 0 {
-		return c, fmt.Errorf("frame-rate, tick and snapshot-every must be positive")
+	if c.FrameRate <= 0 || c.Tick <= 0 || c.SnapshotEvery <= 0 || c.Rate <= 0 {
+		return c, fmt.Errorf("frame-rate, tick, snapshot-every and rate must be positive")
 	}
 	return c, nil
 }

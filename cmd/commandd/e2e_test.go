@@ -52,7 +52,7 @@ const (
 
 // server is one running commandd.
 type server struct {
-	t    *testing.T
+	t    testing.TB
 	cmd  *exec.Cmd
 	base string
 	data string
@@ -60,7 +60,7 @@ type server struct {
 }
 
 // start runs commandd on a free loopback port with data in dir and waits for /readyz.
-func start(t *testing.T, dir string, extra ...string) *server {
+func start(t testing.TB, dir string, extra ...string) *server {
 	t.Helper()
 	tokens := filepath.Join(dir, "test-tokens")
 	if _, err := os.Stat(tokens); err != nil {
@@ -194,7 +194,7 @@ func (s *server) eventually(path string, ok func(map[string]any) bool) map[strin
 
 // socket is a WebSocket client of commandd.
 type socket struct {
-	t    *testing.T
+	t    testing.TB
 	conn *websocket.Conn
 }
 

@@ -89,8 +89,10 @@ func run(ctx context.Context, cfg Config, logger zerolog.Logger) error {
 	if cfg.Origins != "" {
 		origins = strings.Split(cfg.Origins, ",")
 	}
+	limits := streams.DefaultLimits
+	limits.Rate, limits.Burst = cfg.Rate, int(2*cfg.Rate)
 	srv := &streams.Server{Log: log, Loop: loop, Hub: hub, Tokens: tokens, Logger: logger,
-		Limits: streams.DefaultLimits, Origins: origins, Metrics: metrics}
+		Limits: limits, Origins: origins, Metrics: metrics}
 
 	loopCtx, stopLoop := context.WithCancel(context.Background())
 	defer stopLoop()
