@@ -43,6 +43,7 @@ type Server struct {
 	Metrics *Metrics
 
 	limiters sync.Map // token id → *rate.Limiter
+	sockets  sync.Map // open WebSocket connections, for CloseSockets
 }
 
 // handler is an API endpoint: it answers with a value and a status, or an error.

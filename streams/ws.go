@@ -56,6 +56,8 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer conn.Close()
+	s.sockets.Store(conn, struct{}{})
+	defer s.sockets.Delete(conn)
 	conn.SetReadLimit(64 << 10)
 	conn.SetReadDeadline(time.Now().Add(10 * time.Second))
 	var sub Subscription
@@ -83,6 +85,18 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 	close(c.done)
 	conn.Close()
 	<-writer
+}
+
+// CloseSockets tells every WebSocket client the server is going away and closes its
+// connection; clients reconnect and resume. http.Server.Shutdown does not see hijacked
+// connections, so the server calls this on shutdown.
+func (s *Server) CloseSockets() {
+	s.sockets.Range(func(k, _ any) bool {
+		conn := k.(*websocket.Conn)
+		closeWith(conn, websocket.CloseGoingAway, "server shutting down")
+		conn.Close()
+		return true
+	})
 }
 
 // allowView checks that p may see the subscription's view, and checks and tidies the

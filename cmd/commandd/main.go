@@ -111,6 +111,7 @@ func run(ctx context.Context, cfg Config, logger zerolog.Logger) error {
 		return fmt.Errorf("listen: %w", err)
 	}
 	httpSrv := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	httpSrv.RegisterOnShutdown(srv.CloseSockets)
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- httpSrv.Serve(ln) }()
 	if cfg.OsmAndListen != "" {
