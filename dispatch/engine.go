@@ -190,10 +190,14 @@ func (e *Engine) Apply(ev Event) []Change {
 	default:
 		e.reject(fmt.Sprintf("unknown event %T", ev))
 	}
-	if e.replan {
+	// Planning may pull units from less urgent incidents, which then lack units and are
+	// planned in turn; priorities only go down, so this ends. Nothing carries over to
+	// the next event, so a snapshot between two events is the whole state.
+	for round := 0; e.replan && round < 8; round++ {
 		e.replan = false
 		e.planOpen(nil)
 	}
+	e.replan = false
 	if len(e.touched) > 0 {
 		e.flushTouched()
 	}

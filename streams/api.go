@@ -77,6 +77,11 @@ func (s *Server) serve(r *http.Request, allowed []Role, h handler) (int, any, *E
 	if err != nil {
 		return 0, nil, err
 	}
+	if !s.Loop.Ready() {
+		// Until the engine has caught up with the log, answers would be about the past
+		// (a unit registered before the restart would look unknown).
+		return 0, nil, Errorf("unavailable", "", "replaying the log; retry when /readyz answers 200")
+	}
 	if !p.Is(allowed...) && !p.Is(Admin) {
 		return 0, nil, Errorf("permission_denied", "", "role %s may not do this", p.Role)
 	}
