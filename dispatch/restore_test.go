@@ -5,17 +5,52 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
-	"slices"
 	"testing"
 
 	"commandd/dispatch"
 	"commandd/fixtures"
 )
 
-// TestRestoreAtEveryEvent: for every scenario script, a snapshot taken after any event
-// and restored gives exactly the changes of the straight run for the rest. The scripts
-// hold the rare paths (units pulled for a higher priority, joint re-planning after a
-// close) where state could hide between events.
+// checkRestoreEverywhere applies a log of messages (each one or more events) straight,
+// then for every message boundary k takes a snapshot, restores it and applies the rest:
+// the changes must be exactly those of the straight run.
+func checkRestoreEverywhere(t *testing.T, name string, cfg dispatch.Config, log [][]dispatch.Event) {
+	t.Helper()
+	apply := func(e *dispatch.Engine, msgs [][]dispatch.Event) [][]dispatch.Change {
+		var out [][]dispatch.Change
+		for _, m := range msgs {
+			var cs []dispatch.Change // nil for no change, however the engine's buffer stands
+			for _, ev := range m {
+				cs = append(cs, e.Apply(ev)...)
+			}
+			out = append(out, cs)
+		}
+		return out
+	}
+	straight := apply(dispatch.New(cfg), log)
+	for k := range log {
+		e := dispatch.New(cfg)
+		apply(e, log[:k])
+		snap, err := e.Snapshot()
+		if err != nil {
+			t.Fatal(err)
+		}
+		r, err := dispatch.Restore(cfg, snap)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for n, got := range apply(r, log[k:]) {
+			if !reflect.DeepEqual(got, straight[k+n]) {
+				t.Fatalf("%s: restored after message %d, message %d gives\n%+v\nstraight run gave\n%+v",
+					name, k, k+n+1, got, straight[k+n])
+			}
+		}
+	}
+}
+
+// TestRestoreAtEveryEvent: every scenario script restores exactly after any event. The
+// scripts hold the rare paths (units pulled for a higher priority, joint re-planning
+// after a close) where state could hide between events.
 func TestRestoreAtEveryEvent(t *testing.T) {
 	paths, _ := filepath.Glob(filepath.Join("..", "fixtures", "scenarios", "*.json"))
 	if len(paths) == 0 {
@@ -34,44 +69,19 @@ func TestRestoreAtEveryEvent(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		run := func(e *dispatch.Engine, evs []dispatch.Event) [][]dispatch.Change {
-			var out [][]dispatch.Change
-			for _, ev := range evs {
-				var cs []dispatch.Change // nil for no change, however the engine's buffer stands
-				if got := e.Apply(ev); len(got) > 0 {
-					cs = slices.Clone(got)
-				}
-				out = append(out, cs)
-			}
-			return out
+		log := make([][]dispatch.Event, len(events))
+		for i, ev := range events {
+			log[i] = []dispatch.Event{ev}
 		}
-		straight := run(dispatch.New(cfg), events)
-		for k := range events {
-			e := dispatch.New(cfg)
-			run(e, events[:k])
-			snap, err := e.Snapshot()
-			if err != nil {
-				t.Fatal(err)
-			}
-			r, err := dispatch.Restore(cfg, snap)
-			if err != nil {
-				t.Fatal(err)
-			}
-			for n, got := range run(r, events[k:]) {
-				if !reflect.DeepEqual(got, straight[k+n]) {
-					t.Fatalf("%s: restored after event %d, event %d gives\n%+v\nstraight run gave\n%+v",
-						filepath.Base(path), k, k+n+1, got, straight[k+n])
-				}
-			}
-		}
+		checkRestoreEverywhere(t, filepath.Base(path), cfg, log)
 	}
 }
 
 // TestRestoreAfterPullChain replays a log captured from the server's crash test (104
 // messages of fixes, alerts and commands) in which planning pulls a unit from a less
-// urgent incident. That left a "plan again" flag set after Apply returned, which no
+// urgent incident. That once left a "plan again" flag set after Apply returned, which no
 // snapshot held, so an engine restored there planned differently from one that never
-// stopped. Every message boundary must restore exactly.
+// stopped.
 func TestRestoreAfterPullChain(t *testing.T) {
 	raw, err := os.ReadFile(filepath.Join("testdata", "pull_chain_log.json"))
 	if err != nil {
@@ -93,34 +103,5 @@ func TestRestoreAfterPullChain(t *testing.T) {
 		}
 		log = append(log, evs)
 	}
-	apply := func(e *dispatch.Engine, msgs [][]dispatch.Event) [][]dispatch.Change {
-		var out [][]dispatch.Change
-		for _, m := range msgs {
-			var cs []dispatch.Change
-			for _, ev := range m {
-				cs = append(cs, e.Apply(ev)...)
-			}
-			out = append(out, cs)
-		}
-		return out
-	}
-	cfg := dispatch.Config{}
-	straight := apply(dispatch.New(cfg), log)
-	for k := range log {
-		e := dispatch.New(cfg)
-		apply(e, log[:k])
-		snap, err := e.Snapshot()
-		if err != nil {
-			t.Fatal(err)
-		}
-		r, err := dispatch.Restore(cfg, snap)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for n, got := range apply(r, log[k:]) {
-			if !reflect.DeepEqual(got, straight[k+n]) {
-				t.Fatalf("restored after message %d, message %d gives\n%+v\nstraight run gave\n%+v", k, k+n+1, got, straight[k+n])
-			}
-		}
-	}
+	checkRestoreEverywhere(t, "pull chain", dispatch.Config{}, log)
 }
