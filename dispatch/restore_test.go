@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"testing"
 
 	"commandd/dispatch"
@@ -21,7 +22,10 @@ func checkRestoreEverywhere(t *testing.T, name string, cfg dispatch.Config, log 
 		for _, m := range msgs {
 			var cs []dispatch.Change // nil for no change, however the engine's buffer stands
 			for _, ev := range m {
-				cs = append(cs, e.Apply(ev)...)
+				for _, c := range e.Apply(ev) {
+					c.Cells = slices.Clone(c.Cells) // the engine reuses its buffers
+					cs = append(cs, c)
+				}
 			}
 			out = append(out, cs)
 		}
