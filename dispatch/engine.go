@@ -249,12 +249,10 @@ func (e *Engine) tick() {
 			e.touch(i)
 		}
 	}
-	if !e.lastReplan.IsZero() && e.now.Sub(e.lastReplan) < e.cfg.ReplanEvery {
-		e.flushCoverage()
-		return
+	if e.lastReplan.IsZero() || e.now.Sub(e.lastReplan) >= e.cfg.ReplanEvery {
+		e.lastReplan = e.now
+		e.replan = len(e.shortList) > 0
 	}
-	e.lastReplan = e.now
-	e.replan = len(e.shortList) > 0
 	e.flushCoverage()
 }
 

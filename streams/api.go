@@ -114,24 +114,30 @@ func body(r *http.Request, limit int64) ([]byte, *Error) {
 
 // commit appends one event to the log, waits until the engine has applied it, and
 // returns the engine's answer. A rejection by the engine becomes the matching error.
-func (s *Server) commit(ctx context.Context, msgID string, ev dispatch.Event) ([]dispatch.Change, *Error) {
+// fresh is false when there is no answer of its own to give: JetStream dropped the event
+// as a retry of one stored under msgID, or its answer is no longer kept; the caller then
+// answers from the engine's state.
+func (s *Server) commit(ctx context.Context, msgID string, ev dispatch.Event) (ans []dispatch.Change, fresh bool, _ *Error) {
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	seq, err := s.Log.Append(ctx, msgID, ev)
+	seq, dup, err := s.Log.AppendOnce(ctx, msgID, ev)
 	if err != nil {
 		s.Logger.Error().Err(err).Str("event", ev.Kind()).Msg("log append failed")
-		return nil, Errorf("unavailable", "", "the event log did not take the event; retry")
+		return nil, false, Errorf("unavailable", "", "the event log did not take the event; retry")
 	}
-	ans, err := s.Loop.Wait(ctx, seq)
+	ans, err = s.Loop.Wait(ctx, seq)
+	if errors.Is(err, ErrAnswerGone) {
+		return nil, false, nil
+	}
 	if err != nil {
-		return nil, Errorf("unavailable", "", "stored at %d but not yet applied; retry to get the answer", seq)
+		return nil, false, Errorf("unavailable", "", "stored at %d but not yet applied; retry to get the answer", seq)
 	}
 	for _, c := range ans {
 		if c.Kind == dispatch.Rejected {
-			return ans, rejection(c.Reason)
+			return ans, false, rejection(c.Reason)
 		}
 	}
-	return ans, nil
+	return ans, !dup, nil
 }
 
 // rejection maps an engine rejection to the contract's error codes.
@@ -190,7 +196,7 @@ func (s *Server) putUnit(r *http.Request, p Principal) (int, any, *Error) {
 		return 0, nil, err
 	}
 	ev.By = p.Name()
-	if _, err := s.commit(r.Context(), "", ev); err != nil {
+	if _, _, err := s.commit(r.Context(), "", ev); err != nil {
 		return 0, nil, err
 	}
 	var v dispatch.UnitView
@@ -227,7 +233,7 @@ func (s *Server) putCamera(r *http.Request, p Principal) (int, any, *Error) {
 	if err != nil {
 		return 0, nil, err
 	}
-	if _, err := s.commit(r.Context(), "", ev); err != nil {
+	if _, _, err := s.commit(r.Context(), "", ev); err != nil {
 		return 0, nil, err
 	}
 	return http.StatusOK, dispatch.CameraView{ID: ev.ID, Name: ev.Name, Lat: ev.Lat, Lng: ev.Lng, Cell: ev.Cell, Heading: ev.Heading}, nil
@@ -319,22 +325,12 @@ func (s *Server) postAlert(r *http.Request, p Principal) (int, any, *Error) {
 	}
 	// The message id lets JetStream drop a sender's quick retry; then, or if the answer
 	// is no longer kept, the engine answers from its memory of alert ids.
-	ctx, cancel := context.WithTimeout(r.Context(), 10*time.Second)
-	defer cancel()
-	seq, dup, aerr := s.Log.AppendOnce(ctx, "alert:"+ev.ID, ev)
-	if aerr != nil {
-		s.Logger.Error().Err(aerr).Str("alert", ev.ID).Msg("log append failed")
-		return 0, nil, Errorf("unavailable", "", "the event log did not take the alert; retry")
-	}
-	ans, werr := s.Loop.Wait(ctx, seq)
-	if werr != nil && !errors.Is(werr, ErrAnswerGone) {
-		return 0, nil, Errorf("unavailable", "", "alert stored at %d but not yet applied; retry to get the answer", seq)
+	ans, fresh, err := s.commit(r.Context(), "alert:"+ev.ID, ev)
+	if err != nil {
+		return 0, nil, err
 	}
 	for _, c := range ans {
-		if c.Kind == dispatch.Rejected {
-			return 0, nil, rejection(c.Reason)
-		}
-		if c.Kind == dispatch.AlertAccepted && c.Alert == ev.ID && !dup {
+		if fresh && c.Kind == dispatch.AlertAccepted && c.Alert == ev.ID {
 			status := http.StatusCreated
 			if c.Repeat {
 				status = http.StatusOK
@@ -366,44 +362,29 @@ func (s *Server) postCameraEvent(r *http.Request, p Principal) (int, any, *Error
 	if err != nil {
 		return 0, nil, err
 	}
-	ctx, cancel := context.WithTimeout(r.Context(), 10*time.Second)
-	defer cancel()
-	seq, dup, aerr := s.Log.AppendOnce(ctx, "camera_event:"+ev.ID, ev)
-	if aerr != nil {
-		s.Logger.Error().Err(aerr).Str("event", ev.ID).Msg("log append failed")
-		return 0, nil, Errorf("unavailable", "", "the event log did not take the camera event; retry")
-	}
-	ans, werr := s.Loop.Wait(ctx, seq)
-	if werr != nil && !errors.Is(werr, ErrAnswerGone) {
-		return 0, nil, Errorf("unavailable", "", "camera event stored at %d but not yet applied; retry", seq)
+	ans, fresh, err := s.commit(r.Context(), "camera_event:"+ev.ID, ev)
+	if err != nil {
+		return 0, nil, err
 	}
 	out := cameraAnswer{Event: ev.ID}
-	found := false
+	inc, found := "", false
 	for _, c := range ans {
-		if c.Kind == dispatch.Rejected {
-			return 0, nil, rejection(c.Reason)
-		}
-		if c.Kind == dispatch.CameraEvent && c.Event == ev.ID && !dup {
-			found = true
-			if c.Incident != "" {
-				inc := c.Incident
-				out.Incident = &inc
-			}
+		if fresh && c.Kind == dispatch.CameraEvent && c.Event == ev.ID {
+			inc, found = c.Incident, true
 		}
 	}
 	if !found {
-		s.Loop.Read(func(e *dispatch.Engine) {
-			if inc, ok := e.CameraEventIncident(ev.ID); ok && inc != "" {
-				out.Incident = &inc
-			}
-		})
+		s.Loop.Read(func(e *dispatch.Engine) { inc, _ = e.CameraEventIncident(ev.ID) })
+	}
+	if inc != "" {
+		out.Incident = &inc
 	}
 	return http.StatusAccepted, out, nil
 }
 
 // command commits an operator command and answers with the incident after it.
 func (s *Server) command(r *http.Request, ev dispatch.Event, incident string) (int, any, *Error) {
-	if _, err := s.commit(r.Context(), "", ev); err != nil {
+	if _, _, err := s.commit(r.Context(), "", ev); err != nil {
 		return 0, nil, err
 	}
 	var v dispatch.IncidentView
@@ -463,7 +444,7 @@ func (s *Server) unitStatus(r *http.Request, p Principal) (int, any, *Error) {
 	if err != nil {
 		return 0, nil, err
 	}
-	if _, err := s.commit(r.Context(), "", ev); err != nil {
+	if _, _, err := s.commit(r.Context(), "", ev); err != nil {
 		return 0, nil, err
 	}
 	var v dispatch.UnitView

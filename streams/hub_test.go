@@ -221,40 +221,37 @@ func (c *wsClient) read() {
 // expect waits for the next frame of type typ for which ok holds.
 func (c *wsClient) expect(typ string, ok func(map[string]any) bool) map[string]any {
 	c.t.Helper()
-	timeout := time.After(10 * time.Second)
-	for {
-		c.mu.Lock()
-		for ; c.next < len(c.frames); c.next++ {
-			if m := c.frames[c.next]; m["type"] == typ && (ok == nil || ok(m)) {
-				c.next++
-				c.mu.Unlock()
-				return m
-			}
-		}
-		err := c.err
-		c.mu.Unlock()
-		if err != nil {
-			c.t.Fatalf("waiting for a %s frame: %v", typ, err)
-		}
-		select {
-		case <-c.signal:
-		case <-timeout:
-			c.t.Fatalf("no %s frame in 10 s", typ)
-		}
-	}
+	return c.find(typ, ok, true)
 }
 
 // saw waits for a frame of type typ for which ok holds, among all frames so far.
 func (c *wsClient) saw(typ string, ok func(map[string]any) bool) map[string]any {
 	c.t.Helper()
+	return c.find(typ, ok, false)
+}
+
+// find waits for a matching frame: after the last one expected (and then moves past
+// it), or among all frames.
+func (c *wsClient) find(typ string, ok func(map[string]any) bool, next bool) map[string]any {
+	c.t.Helper()
 	timeout := time.After(10 * time.Second)
 	for {
 		c.mu.Lock()
-		for _, m := range c.frames {
-			if m["type"] == typ && (ok == nil || ok(m)) {
+		from := 0
+		if next {
+			from = c.next
+		}
+		for i := from; i < len(c.frames); i++ {
+			if m := c.frames[i]; m["type"] == typ && (ok == nil || ok(m)) {
+				if next {
+					c.next = i + 1
+				}
 				c.mu.Unlock()
 				return m
 			}
+		}
+		if next {
+			c.next = len(c.frames)
 		}
 		err := c.err
 		c.mu.Unlock()

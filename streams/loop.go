@@ -131,9 +131,11 @@ func (l *Loop) apply(seq uint64, events []dispatch.Event) {
 	batch := Batch{Seq: seq}
 	for _, ev := range events {
 		changes := l.engine.Apply(ev)
-		for _, c := range changes {
-			if slices.Contains(answerKinds, c.Kind) && len(events) == 1 {
-				ans = append(ans, c)
+		if len(events) == 1 { // a batch of fixes has no sender waiting for an answer
+			for _, c := range changes {
+				if slices.Contains(answerKinds, c.Kind) {
+					ans = append(ans, c)
+				}
 			}
 		}
 		batch.add(l.engine, changes)
