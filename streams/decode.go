@@ -540,12 +540,15 @@ func decodeFix(raw []byte, now time.Time, f *dispatch.Fix) (err *Error, fatal bo
 		return Invalid("", "fix must be a JSON object"), false
 	}
 	in := fixBody{Lat: missingNum, Lng: missingNum}
-	if e := json.Unmarshal(raw, &in); e != nil {
-		var se *json.SyntaxError
-		if errors.As(e, &se) {
-			return Invalid("", "malformed JSON at byte %d: %s", se.Offset, se.Error()), true
+	if !scanFix(raw, &in) {
+		in = fixBody{Lat: missingNum, Lng: missingNum}
+		if e := json.Unmarshal(raw, &in); e != nil {
+			var se *json.SyntaxError
+			if errors.As(e, &se) {
+				return Invalid("", "malformed JSON at byte %d: %s", se.Offset, se.Error()), true
+			}
+			return jsonError(e, "t", "fix"), false
 		}
-		return jsonError(e, "t", "fix"), false
 	}
 	if err := checkWireID("unit", in.Unit, MaxUnitID, true); err != nil {
 		return err, false

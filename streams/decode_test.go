@@ -670,3 +670,29 @@ func BenchmarkDecodeFixes(b *testing.B) {
 	}
 	b.ReportMetric(float64(n*b.N)/b.Elapsed().Seconds(), "fixes/s")
 }
+
+// FuzzScanFix holds the fast fix reader to encoding/json: whatever it accepts,
+// json.Unmarshal accepts too, with the same result.
+func FuzzScanFix(f *testing.F) {
+	f.Add([]byte(`{"unit":"P-17","t":"2026-11-22T17:59:00+08:00","lat":24.4798,"lng":118.0894,"speed":8.5,"heading":271.5,"accuracy":6}`))
+	f.Add([]byte(`{ "unit" : "a" , "t" : 1795341600000 , "lat" : -0.5e-3 , "lng" : 0 }`))
+	f.Add([]byte(`{"lat":01,"lng":1.,"speed":+1,"heading":.5,"Unit":"x","unit":"\u0041"}`))
+	f.Add([]byte(`{"unit":"a","unit":"b","lat":1e400}`))
+	f.Add([]byte(`{}`))
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		raw = trimJSONSpace(raw)
+		fast := fixBody{Lat: missingNum, Lng: missingNum}
+		if !scanFix(raw, &fast) {
+			return
+		}
+		slow := fixBody{Lat: missingNum, Lng: missingNum}
+		if err := json.Unmarshal(raw, &slow); err != nil {
+			t.Fatalf("scanFix accepted what encoding/json refuses (%v): %q", err, raw)
+		}
+		same := func(a, b float64) bool { return a == b || math.IsNaN(a) && math.IsNaN(b) }
+		if fast.Unit != slow.Unit || fast.T.Set != slow.T.Set || !fast.T.T.Equal(slow.T.T) || !same(fast.Lat, slow.Lat) ||
+			!same(fast.Lng, slow.Lng) || fast.Speed != slow.Speed || fast.Heading != slow.Heading || fast.Accuracy != slow.Accuracy {
+			t.Fatalf("scanFix %+v, encoding/json %+v for %q", fast, slow, raw)
+		}
+	})
+}

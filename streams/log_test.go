@@ -1,12 +1,14 @@
 package streams
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"testing"
 	"time"
 
 	"commandd/dispatch"
+	"commandd/geo"
 )
 
 func openTestLog(t testing.TB, dir string, sync time.Duration) *Log {
@@ -85,4 +87,89 @@ func BenchmarkLogAppend(b *testing.B) {
 			}
 		})
 	}
+}
+
+// TestFixBatch: a message of fixes only is written in the batch form and reads back
+// field for field; anything else stays NDJSON.
+func TestFixBatch(t *testing.T) {
+	t0 := time.Date(2026, 11, 22, 9, 30, 0, 125e6, time.UTC)
+	fixes := []dispatch.Event{
+		&dispatch.Fix{Unit: "P-17", T: t0, Lat: 24.4798, Lng: 118.0894, Cell: testCell(24.4798, 118.0894), Speed: 8.5, Heading: 271.5, Accuracy: 6},
+		&dispatch.Fix{Unit: "巡逻-2", T: t0.Add(time.Millisecond), Lat: -90, Lng: 180},
+		&dispatch.Fix{Unit: "P-17", T: time.UnixMilli(0).UTC()},
+	}
+	for _, tc := range []struct {
+		name   string
+		events []dispatch.Event
+		batch  bool
+	}{
+		{"fixes", fixes, true},
+		{"one fix", fixes[:1], true},
+		{"fix with sub-millisecond time", []dispatch.Event{&dispatch.Fix{Unit: "P-1", T: t0.Add(time.Microsecond)}}, false},
+		{"mixed", []dispatch.Event{fixes[0], &dispatch.Tick{T: t0}}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			b, err := EncodeEvents(tc.events)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if (b[0] == fixBatchMagic) != tc.batch {
+				t.Fatalf("batch form %v, want %v", b[0] == fixBatchMagic, tc.batch)
+			}
+			got, err := DecodeEvents(b)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i := range got {
+				want, _ := dispatch.MarshalEvent(tc.events[i])
+				have, _ := dispatch.MarshalEvent(got[i])
+				if string(want) != string(have) || !got[i].Time().Equal(tc.events[i].Time()) {
+					t.Fatalf("event %d: wrote %s, read %s", i, want, have)
+				}
+			}
+			if len(got) != len(tc.events) {
+				t.Fatalf("read %d events of %d", len(got), len(tc.events))
+			}
+		})
+	}
+	b, _ := EncodeEvents(fixes)
+	for cut := 1; cut < len(b); cut++ {
+		if _, err := DecodeEvents(b[:cut]); err == nil {
+			t.Fatalf("batch cut at %d of %d bytes decoded", cut, len(b))
+		}
+	}
+}
+
+// FuzzDecodeEvents: no log message, however damaged, panics the reader, and a batch
+// that decodes is written and read back unchanged.
+func FuzzDecodeEvents(f *testing.F) {
+	b, _ := EncodeEvents([]dispatch.Event{&dispatch.Fix{Unit: "P-17", T: time.UnixMilli(1795341600000), Lat: 24.5, Lng: 118.1}})
+	f.Add(b)
+	f.Add([]byte("{\"kind\":\"tick\",\"t\":\"2026-11-22T09:30:00Z\"}\n"))
+	f.Add([]byte{fixBatchMagic, 0xff, 0xff, 0xff, 0xff, 0x0f})
+	f.Fuzz(func(t *testing.T, body []byte) {
+		events, err := DecodeEvents(body)
+		if err != nil || len(body) == 0 || body[0] != fixBatchMagic {
+			return
+		}
+		again, err := EncodeEvents(events)
+		if err != nil {
+			t.Fatal(err)
+		}
+		back, err := DecodeEvents(again)
+		if err != nil {
+			t.Fatalf("batch %x written as %x does not read back: %v", body, again, err)
+		}
+		if twice, _ := EncodeEvents(back); !bytes.Equal(twice, again) {
+			t.Fatalf("batch %x written as %x, then as %x", body, again, twice)
+		}
+	})
+}
+
+func testCell(lat, lng float64) geo.Cell {
+	c, err := geo.CellOf(geo.Point{Lat: lat, Lng: lng}, geo.DefaultRes)
+	if err != nil {
+		panic(err)
+	}
+	return c
 }
