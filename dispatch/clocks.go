@@ -57,7 +57,7 @@ func (e *Engine) evaluate(i int32) bool {
 			t.state = state
 			changed = true
 			e.emit(Change{Kind: TierChanged, Incident: inc.id, Tier: n + 1, State: state})
-			inc.timeline = append(inc.timeline, TimelineEntry{T: e.now, By: "engine",
+			inc.timeline = append(inc.timeline, TimelineEntry{T: Millis{e.now}, By: "engine",
 				What: fmt.Sprintf("tier %d %s", n+1, state)})
 		}
 	}

@@ -57,7 +57,7 @@ func (e *Engine) receiveAlert(ev *AlertReceived) {
 		return
 	}
 	prio := min(max(ev.Priority, 1), 4)
-	view := AlertView{ID: ev.ID, T: ev.T, Lat: ev.Lat, Lng: ev.Lng, Address: ev.Address,
+	view := AlertView{ID: ev.ID, T: Millis{ev.T}, Lat: ev.Lat, Lng: ev.Lng, Address: ev.Address,
 		Category: ev.Category, Priority: prio, Caller: ev.Caller, Text: ev.Text}
 
 	// The nearest compatible open incident within the radius and window, if any.
@@ -187,7 +187,7 @@ func (e *Engine) receiveCameraEvent(ev *CameraEventReceived) {
 		return
 	}
 	cam := e.cameras[n]
-	view := CameraEventView{ID: ev.ID, Camera: ev.Camera, T: ev.T, Type: ev.Type, Confidence: ev.Confidence,
+	view := CameraEventView{ID: ev.ID, Camera: ev.Camera, T: Millis{ev.T}, Type: ev.Type, Confidence: ev.Confidence,
 		Snapshot: ev.Snapshot, Lat: cam.pos.Lat, Lng: cam.pos.Lng}
 	i := e.nearestOpen(cam.pos, e.cfg.CameraRing, func(inc *incident, _ float64) bool {
 		gap := ev.T.Sub(inc.lastSeen)

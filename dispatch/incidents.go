@@ -73,22 +73,22 @@ func (inc *incident) short() bool { return !inc.closed && inc.missing() > 0 }
 
 // AlertView is an alert as it is kept on its incident.
 type AlertView struct {
-	ID       string    `json:"id"`
-	T        time.Time `json:"t"`
-	Lat      float64   `json:"lat"`
-	Lng      float64   `json:"lng"`
-	Address  string    `json:"address,omitempty"`
-	Category Category  `json:"category"`
-	Priority int       `json:"priority"`
-	Caller   string    `json:"caller,omitempty"`
-	Text     string    `json:"text,omitempty"`
+	ID       string   `json:"id"`
+	T        Millis   `json:"t"`
+	Lat      float64  `json:"lat"`
+	Lng      float64  `json:"lng"`
+	Address  string   `json:"address,omitempty"`
+	Category Category `json:"category"`
+	Priority int      `json:"priority"`
+	Caller   string   `json:"caller,omitempty"`
+	Text     string   `json:"text,omitempty"`
 }
 
 // CameraEventView is a camera event kept as evidence on an incident.
 type CameraEventView struct {
 	ID         string          `json:"id"`
 	Camera     string          `json:"camera"`
-	T          time.Time       `json:"t"`
+	T          Millis          `json:"t"`
 	Type       CameraEventType `json:"type"`
 	Confidence float64         `json:"confidence"`
 	Snapshot   string          `json:"snapshot,omitempty"`
@@ -99,27 +99,27 @@ type CameraEventView struct {
 // TimelineEntry is one line of an incident's history, with who caused it ("engine"
 // for the planner's own decisions).
 type TimelineEntry struct {
-	T    time.Time `json:"t"`
-	What string    `json:"what"`
-	By   string    `json:"by"`
+	T    Millis `json:"t"`
+	What string `json:"what"`
+	By   string `json:"by"`
 }
 
 // TierUnitView is a unit on a tier, with its ETA when it was sent.
 type TierUnitView struct {
-	Unit     string    `json:"unit"`
-	ETA      float64   `json:"eta_s"`
-	Assigned time.Time `json:"assigned,omitzero"`
-	Arrived  time.Time `json:"arrived,omitzero"`
-	Cleared  time.Time `json:"cleared,omitzero"`
-	Lat      float64   `json:"lat"`
-	Lng      float64   `json:"lng"`
+	Unit     string  `json:"unit"`
+	ETA      float64 `json:"eta_s"`
+	Assigned Millis  `json:"assigned,omitzero"`
+	Arrived  Millis  `json:"arrived,omitzero"`
+	Cleared  Millis  `json:"cleared,omitzero"`
+	Lat      float64 `json:"lat"`
+	Lng      float64 `json:"lng"`
 }
 
 // TierView is a tier clock as readers see it.
 type TierView struct {
 	Tier        int            `json:"tier"`
 	Deadline    float64        `json:"deadline_s"`
-	Due         time.Time      `json:"due"`
+	Due         Millis         `json:"due"`
 	Needed      int            `json:"needed"`
 	Perimeter   bool           `json:"perimeter,omitempty"`
 	State       TierState      `json:"state"`
@@ -138,8 +138,8 @@ type IncidentView struct {
 	Cell         geo.Cell          `json:"cell"`
 	Address      string            `json:"address,omitempty"`
 	Zone         string            `json:"zone,omitempty"`
-	Received     time.Time         `json:"received"`
-	Closed       time.Time         `json:"closed,omitzero"`
+	Received     Millis            `json:"received"`
+	Closed       Millis            `json:"closed,omitzero"`
 	Disposition  string            `json:"disposition,omitempty"`
 	Alerts       []AlertView       `json:"alerts"`
 	CameraEvents []CameraEventView `json:"camera_events"`
@@ -150,8 +150,8 @@ type IncidentView struct {
 func (e *Engine) tierUnitViews(tus []*tierUnit) []TierUnitView {
 	out := make([]TierUnitView, 0, len(tus))
 	for _, tu := range tus {
-		out = append(out, TierUnitView{Unit: e.units[tu.unit].id, ETA: roundETA(tu.eta), Assigned: tu.assigned,
-			Arrived: tu.arrived, Cleared: tu.cleared, Lat: tu.target.Lat, Lng: tu.target.Lng})
+		out = append(out, TierUnitView{Unit: e.units[tu.unit].id, ETA: roundETA(tu.eta), Assigned: Millis{tu.assigned},
+			Arrived: Millis{tu.arrived}, Cleared: Millis{tu.cleared}, Lat: tu.target.Lat, Lng: tu.target.Lng})
 	}
 	return out
 }
@@ -159,7 +159,7 @@ func (e *Engine) tierUnitViews(tus []*tierUnit) []TierUnitView {
 func (e *Engine) incidentView(inc *incident) IncidentView {
 	v := IncidentView{ID: inc.id, Status: "open", Priority: inc.priority, Category: inc.category,
 		Lat: inc.scene.Lat, Lng: inc.scene.Lng, Cell: inc.scene.Cell, Address: inc.address, Zone: inc.zone,
-		Received: inc.received, Closed: inc.closedAt, Disposition: inc.disposition,
+		Received: Millis{inc.received}, Closed: Millis{inc.closedAt}, Disposition: inc.disposition,
 		Alerts: slices.Clone(inc.alerts), CameraEvents: slices.Clone(inc.camEvents),
 		Timeline: slices.Clone(inc.timeline)}
 	if inc.closed {
@@ -170,7 +170,7 @@ func (e *Engine) incidentView(inc *incident) IncidentView {
 	}
 	for n, t := range inc.tiers {
 		v.Tiers = append(v.Tiers, TierView{Tier: n + 1, Deadline: t.Deadline.Seconds(),
-			Due: inc.received.Add(t.Deadline), Needed: t.Units, Perimeter: t.Perimeter, State: t.state,
+			Due: Millis{inc.received.Add(t.Deadline)}, Needed: t.Units, Perimeter: t.Perimeter, State: t.state,
 			Units: e.tierUnitViews(t.units), Recommended: e.tierUnitViews(t.recommended)})
 	}
 	return v
@@ -201,7 +201,7 @@ func (e *Engine) logTimeline(i int32, what, by string) {
 		by = "engine"
 	}
 	inc := e.incs[i]
-	inc.timeline = append(inc.timeline, TimelineEntry{T: e.now, What: what, By: by})
+	inc.timeline = append(inc.timeline, TimelineEntry{T: Millis{e.now}, What: what, By: by})
 	e.touch(i)
 }
 

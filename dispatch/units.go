@@ -36,24 +36,24 @@ func (u *unit) committed() bool {
 
 // UnitView is a unit as readers see it.
 type UnitView struct {
-	ID       string    `json:"id"`
-	Callsign string    `json:"callsign,omitempty"`
-	Force    Force     `json:"force"`
-	Mode     geo.Mode  `json:"mode"`
-	Status   Status    `json:"status"`
-	Lat      float64   `json:"lat"`
-	Lng      float64   `json:"lng"`
-	Cell     geo.Cell  `json:"cell,omitempty"`
-	Heading  float64   `json:"heading"`
-	Speed    float64   `json:"speed"`
-	T        time.Time `json:"t,omitzero"`
-	Incident string    `json:"incident,omitempty"`
-	Tier     int       `json:"tier,omitempty"`
+	ID       string   `json:"id"`
+	Callsign string   `json:"callsign,omitempty"`
+	Force    Force    `json:"force"`
+	Mode     geo.Mode `json:"mode"`
+	Status   Status   `json:"status"`
+	Lat      float64  `json:"lat"`
+	Lng      float64  `json:"lng"`
+	Cell     geo.Cell `json:"cell,omitempty"`
+	Heading  float64  `json:"heading"`
+	Speed    float64  `json:"speed"`
+	T        Millis   `json:"t,omitzero"`
+	Incident string   `json:"incident,omitempty"`
+	Tier     int      `json:"tier,omitempty"`
 }
 
 func (e *Engine) unitView(u *unit) UnitView {
 	v := UnitView{ID: u.id, Callsign: u.callsign, Force: u.force, Mode: u.mode, Status: u.status,
-		Lat: u.pos.Lat, Lng: u.pos.Lng, Cell: u.pos.Cell, Heading: u.heading, Speed: u.speed, T: u.fixT}
+		Lat: u.pos.Lat, Lng: u.pos.Lng, Cell: u.pos.Cell, Heading: u.heading, Speed: u.speed, T: Millis{u.fixT}}
 	if u.inc >= 0 {
 		v.Incident = e.incs[u.inc].id
 		v.Tier = u.tier + 1

@@ -106,7 +106,7 @@ func (w WireTime) MarshalJSON() ([]byte, error) {
 	if !w.Set {
 		return []byte("null"), nil
 	}
-	return []byte(`"` + w.T.UTC().Format("2006-01-02T15:04:05.000Z07:00") + `"`), nil
+	return dispatch.Millis{Time: w.T}.MarshalJSON()
 }
 
 // Resolve returns the time, or now when it was not given, checked against the

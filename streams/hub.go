@@ -2,7 +2,9 @@ package streams
 
 import (
 	"encoding/json"
+	"math"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -45,7 +47,7 @@ type UnitFrame struct {
 	Lng      float64         `json:"lng"`
 	Heading  float64         `json:"heading"`
 	Speed    float64         `json:"speed"`
-	T        time.Time       `json:"t,omitzero"`
+	T        dispatch.Millis `json:"t,omitzero"`
 	Incident string          `json:"incident,omitempty"`
 }
 
@@ -58,6 +60,7 @@ func unitFrame(u dispatch.UnitView) UnitFrame {
 type Batch struct {
 	Seq         uint64
 	T           time.Time
+	Moves       []UnitMove // units that only moved (the bulk of the traffic)
 	Units       []UnitFrame
 	Incidents   []dispatch.IncidentView // one (the latest) version of each
 	Assignments []dispatch.Change
@@ -68,10 +71,23 @@ type Batch struct {
 	incAt map[string]int // index in Incidents by id
 }
 
+// UnitMove is a unit's new position, from a fix that changed nothing else about it.
+type UnitMove struct {
+	ID                       string
+	Lat, Lng, Heading, Speed float64
+	T                        time.Time
+}
+
 // add collects the changes of one event; it runs under the loop's lock, so it may read
 // the engine. An incident changed by several events of the message (a batch of fixes
 // moving the units on it) is kept once, in its latest state.
-func (b *Batch) add(e *dispatch.Engine, changes []dispatch.Change) {
+func (b *Batch) add(e *dispatch.Engine, ev dispatch.Event, changes []dispatch.Change) {
+	if _, fix := ev.(*dispatch.Fix); fix && len(changes) == 1 && changes[0].Kind == dispatch.UnitChanged {
+		// The hub knows the rest of the unit: no need to ask the engine.
+		c := &changes[0]
+		b.Moves = append(b.Moves, UnitMove{ID: c.Unit, Lat: c.Lat, Lng: c.Lng, Heading: c.Heading, Speed: c.Speed, T: c.T})
+		return
+	}
 	for _, c := range changes {
 		switch c.Kind {
 		case dispatch.UnitChanged:
@@ -163,11 +179,60 @@ type unitState struct {
 	shown   [][2]float64
 }
 
+// sent records that walls have been told the unit's current position.
+func (u *unitState) sent() {
+	u.told, u.lastLat, u.lastLng, u.shown = true, u.cur.Lat, u.cur.Lng, nil
+}
+
 func (u *unitState) json() []byte {
 	if u.enc == nil {
-		u.enc, _ = json.Marshal(u.cur)
+		u.enc = u.cur.appendJSON(nil)
 	}
 	return u.enc
+}
+
+// appendJSON appends f as json.Marshal would write it, several times faster: a wall
+// frame re-encodes every unit that moved, ten times a second.
+func (f *UnitFrame) appendJSON(b []byte) []byte {
+	b = appendJSONString(append(b, `{"id":`...), f.ID)
+	if f.Callsign != "" {
+		b = appendJSONString(append(b, `,"callsign":`...), f.Callsign)
+	}
+	b = appendJSONString(append(b, `,"force":`...), f.Force.String())
+	b = appendJSONString(append(b, `,"mode":`...), f.Mode)
+	b = appendJSONString(append(b, `,"status":`...), f.Status.String())
+	b = appendJSONFloat(append(b, `,"lat":`...), f.Lat)
+	b = appendJSONFloat(append(b, `,"lng":`...), f.Lng)
+	b = appendJSONFloat(append(b, `,"heading":`...), f.Heading)
+	b = appendJSONFloat(append(b, `,"speed":`...), f.Speed)
+	if !f.T.IsZero() {
+		b = f.T.AppendJSON(append(b, `,"t":`...))
+	}
+	if f.Incident != "" {
+		b = appendJSONString(append(b, `,"incident":`...), f.Incident)
+	}
+	return append(b, '}')
+}
+
+// appendJSONString appends s as a JSON string, byte for byte as encoding/json does.
+func appendJSONString(b []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c >= 0x80 || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			enc, _ := json.Marshal(s)
+			return append(b, enc...)
+		}
+	}
+	return append(append(append(b, '"'), s...), '"')
+}
+
+// appendJSONFloat appends f as encoding/json does (positions and speeds are never
+// NaN or infinite: ingest refuses them).
+func appendJSONFloat(b []byte, f float64) []byte {
+	if a := math.Abs(f); a != 0 && (a < 1e-6 || a >= 1e21) {
+		enc, _ := json.Marshal(f)
+		return append(b, enc...)
+	}
+	return strconv.AppendFloat(b, f, 'f', -1, 64)
 }
 
 // incidentState is the hub's model of one open incident.
@@ -227,15 +292,15 @@ func (h *Hub) Reset(v View) {
 
 // frame is the envelope of every server message.
 type frame struct {
-	Type string    `json:"type"`
-	Seq  uint64    `json:"seq"`
-	T    time.Time `json:"t"`
+	Type string          `json:"type"`
+	Seq  uint64          `json:"seq"`
+	T    dispatch.Millis `json:"t"`
 }
 
 // header is the envelope as JSON without its closing brace, for frames put together
 // from encoded parts.
 func header(typ string, seq uint64, t time.Time) []byte {
-	b, _ := json.Marshal(frame{Type: typ, Seq: seq, T: t})
+	b, _ := json.Marshal(frame{Type: typ, Seq: seq, T: dispatch.Millis{Time: t}})
 	return b[:len(b)-1]
 }
 
@@ -262,7 +327,15 @@ func (h *Hub) Publish(b Batch) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	h.seq, h.t = b.Seq, b.T
-	head := frame{Seq: b.Seq, T: b.T}
+	head := frame{Seq: b.Seq, T: dispatch.Millis{Time: b.T}}
+	for _, m := range b.Moves {
+		st := h.units[m.ID]
+		if st == nil { // a unit is in the model from its registration on
+			continue
+		}
+		st.cur.Lat, st.cur.Lng, st.cur.Heading, st.cur.Speed, st.cur.T, st.enc = m.Lat, m.Lng, m.Heading, m.Speed, dispatch.Millis{Time: m.T}, nil
+		h.dirty[m.ID] = struct{}{}
+	}
 	for _, u := range b.Units {
 		st := h.units[u.ID]
 		if st == nil {
@@ -399,6 +472,13 @@ func (h *Hub) FlushUnits() {
 	if len(h.dirty) == 0 {
 		return
 	}
+	if len(h.clients) == 0 { // nobody to tell: no encoding either
+		for id := range h.dirty {
+			h.units[id].sent()
+		}
+		clear(h.dirty)
+		return
+	}
 	changed := make([]flushed, 0, len(h.dirty))
 	for id := range h.dirty {
 		st := h.units[id]
@@ -406,7 +486,7 @@ func (h *Hub) FlushUnits() {
 		if st.told {
 			f.prior = append(f.prior, [2]float64{st.lastLat, st.lastLng})
 		}
-		st.told, st.lastLat, st.lastLng, st.shown = true, st.cur.Lat, st.cur.Lng, nil
+		st.sent()
 		changed = append(changed, f)
 	}
 	clear(h.dirty)

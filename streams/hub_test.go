@@ -913,10 +913,10 @@ func TestHubSlowClient(t *testing.T) {
 				next = (next + 1) % nUnits
 				u.Lat = 24.4 + 0.2*float64((n*7+k)%1000)/1000
 				u.Heading = float64(n % 360)
-				u.T = b.T
+				u.T = dispatch.Millis{Time: b.T}
 				b.Units[k] = *u
 			}
-			inc.Timeline = []dispatch.TimelineEntry{{T: b.T, What: fmt.Sprintf("update %d", n), By: "engine"}}
+			inc.Timeline = []dispatch.TimelineEntry{{T: dispatch.Millis{Time: b.T}, What: fmt.Sprintf("update %d", n), By: "engine"}}
 			b.Incidents = []dispatch.IncidentView{inc}
 			h.Publish(b)
 			h.FlushUnits()
@@ -1149,7 +1149,7 @@ func BenchmarkHubFanOut(b *testing.B) {
 				for i := range units {
 					units[i] = UnitFrame{ID: fmt.Sprintf("P-%04d", i), Callsign: fmt.Sprintf("湖里巡%d", i), Force: dispatch.Police,
 						Mode: "car", Status: dispatch.Available, Lat: 24.4 + 0.2*float64(i)/1000, Lng: 118.0 + 0.3*float64(i%97)/97,
-						T: time.Date(2026, 11, 22, 8, 0, 0, 0, time.UTC)}
+						T: dispatch.Millis{Time: time.Date(2026, 11, 22, 8, 0, 0, 0, time.UTC)}}
 				}
 				clients := make([]*client, n)
 				for i := range clients {
@@ -1183,6 +1183,25 @@ func BenchmarkHubFanOut(b *testing.B) {
 				h.FlushUnits()
 				b.ReportMetric(float64(len(preparedData(b, <-clients[0].send))), "B/frame")
 			})
+		}
+	}
+}
+
+// TestUnitFrameJSON: the hand-written unit encoder writes what encoding/json writes.
+func TestUnitFrameJSON(t *testing.T) {
+	t0 := dispatch.Millis{Time: time.Date(2026, 11, 22, 9, 30, 0, 120e6, time.UTC)}
+	for _, f := range []UnitFrame{
+		{ID: "P-17", Force: dispatch.Police, Mode: "car", Status: dispatch.Available, Lat: 24.4798, Lng: 118.0894, Heading: 271.5, Speed: 8.5, T: t0},
+		{ID: "湖里-3", Callsign: `巡"逻<3>&\`, Force: dispatch.Volunteer, Mode: "foot", Status: dispatch.OnScene, Lat: -90, Lng: 180, Incident: "INC-000001"},
+		{ID: "tiny", Lat: 1e-7, Lng: -3e-9, Heading: 359.999999999, Speed: 1e22, Status: dispatch.Enroute},
+		{ID: "ctl\x01\n", Callsign: "\xff", Mode: "bike"},
+	} {
+		want, err := json.Marshal(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := f.appendJSON(nil); string(got) != string(want) {
+			t.Errorf("encoded\n%s\nencoding/json\n%s", got, want)
 		}
 	}
 }

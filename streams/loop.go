@@ -128,7 +128,7 @@ func (l *Loop) apply(seq uint64, events []dispatch.Event) {
 	var ans []dispatch.Change
 	start := time.Now()
 	l.mu.Lock()
-	batch := Batch{Seq: seq}
+	batch := Batch{Seq: seq, Moves: make([]UnitMove, 0, len(events))}
 	for _, ev := range events {
 		changes := l.engine.Apply(ev)
 		if len(events) == 1 { // a batch of fixes has no sender waiting for an answer
@@ -138,7 +138,7 @@ func (l *Loop) apply(seq uint64, events []dispatch.Event) {
 				}
 			}
 		}
-		batch.add(l.engine, changes)
+		batch.add(l.engine, ev, changes)
 	}
 	batch.T = l.engine.Now()
 	l.applied = seq
