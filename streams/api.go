@@ -256,26 +256,36 @@ func (s *Server) postFixes(r *http.Request, p Principal) (int, any, *Error) {
 	if err != nil {
 		return 0, nil, err
 	}
-	fixes, rejected, err := DecodeFixes(b, time.Now(), s.Limits.MaxBatch)
+	ans, err := s.ingestFixes(r.Context(), b, p)
 	if err != nil {
 		return 0, nil, err
+	}
+	return http.StatusAccepted, ans, nil
+}
+
+// ingestFixes decodes a body of fixes (a JSON array or NDJSON), keeps those of known
+// units p may report for, and stores them. A unit's own fixes may leave out the unit.
+func (s *Server) ingestFixes(ctx context.Context, b []byte, p Principal) (fixesAnswer, *Error) {
+	own := ""
+	if p.Is(UnitRole) {
+		own = p.Unit
+	}
+	fixes, rejected, err := decodeFixes(b, time.Now(), s.Limits.MaxBatch, own)
+	if err != nil {
+		return fixesAnswer{}, err
 	}
 	accepted := s.knownFixes(fixes, &rejected, p)
 	if rejected == nil {
 		rejected = []ItemError{}
 	}
 	if len(accepted) > 0 {
-		events := make([]dispatch.Event, len(accepted))
-		for i := range accepted {
-			events[i] = &accepted[i]
-		}
-		if _, err := s.Log.Append(r.Context(), "", events...); err != nil {
-			s.Logger.Error().Err(err).Int("fixes", len(events)).Msg("log append failed")
-			return 0, nil, Errorf("unavailable", "", "the event log did not take the fixes; retry")
+		if err := s.Log.AppendFixes(ctx, accepted); err != nil {
+			s.Logger.Error().Err(err).Int("fixes", len(accepted)).Msg("log append failed")
+			return fixesAnswer{}, Errorf("unavailable", "", "the event log did not take the fixes; retry")
 		}
 	}
 	s.Metrics.fixes(len(accepted), len(rejected))
-	return http.StatusAccepted, fixesAnswer{Accepted: len(accepted), Rejected: rejected}, nil
+	return fixesAnswer{Accepted: len(accepted), Rejected: rejected}, nil
 }
 
 // knownFixes keeps the fixes of known units that p may report for; the others are

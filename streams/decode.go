@@ -445,6 +445,12 @@ type fixItem struct {
 // line that is not a well-formed JSON object), or with too_large when it holds more
 // than maxItems items (maxItems ≤ 0: no limit).
 func DecodeFixes(body []byte, now time.Time, maxItems int) (fixes []dispatch.Fix, rejected []ItemError, err *Error) {
+	return decodeFixes(body, now, maxItems, "")
+}
+
+// decodeFixes is DecodeFixes where a fix without a unit is unit's (a unit's own
+// terminal may leave it out); unit "" requires it.
+func decodeFixes(body []byte, now time.Time, maxItems int, unit string) (fixes []dispatch.Fix, rejected []ItemError, err *Error) {
 	items, err := splitFixes(body, maxItems)
 	if err != nil {
 		return nil, nil, err
@@ -454,7 +460,7 @@ func DecodeFixes(body []byte, now time.Time, maxItems int) (fixes []dispatch.Fix
 	fatal := make([]bool, len(items))
 	work := func(lo, hi int) {
 		for i := lo; i < hi; i++ {
-			errs[i], fatal[i] = decodeFix(items[i].raw, now, &out[i])
+			errs[i], fatal[i] = decodeFix(items[i].raw, now, unit, &out[i])
 		}
 	}
 	if n := len(items); n > parallelFixes {
@@ -534,7 +540,7 @@ func splitFixes(body []byte, maxItems int) ([]fixItem, *Error) {
 
 // decodeFix decodes and validates one fix into f. fatal reports malformed JSON,
 // which in NDJSON sinks the whole request.
-func decodeFix(raw []byte, now time.Time, f *dispatch.Fix) (err *Error, fatal bool) {
+func decodeFix(raw []byte, now time.Time, unit string, f *dispatch.Fix) (err *Error, fatal bool) {
 	raw = trimJSONSpace(raw)
 	if len(raw) == 0 || raw[0] != '{' {
 		return Invalid("", "fix must be a JSON object"), false
@@ -549,6 +555,9 @@ func decodeFix(raw []byte, now time.Time, f *dispatch.Fix) (err *Error, fatal bo
 			}
 			return jsonError(e, "t", "fix"), false
 		}
+	}
+	if in.Unit == "" {
+		in.Unit = unit
 	}
 	if err := checkWireID("unit", in.Unit, MaxUnitID, true); err != nil {
 		return err, false

@@ -46,6 +46,10 @@ func scanFix(raw []byte, in *fixBody) bool {
 			if in.T.UnmarshalJSON(p.b[start:p.i]) != nil {
 				return false
 			}
+		case "type": // of a fix sent over a WebSocket; no field of the fix
+			if _, ok := p.str(); !ok {
+				return false
+			}
 		case "lat", "lng", "speed", "heading", "accuracy":
 			f, ok := p.num()
 			if !ok {

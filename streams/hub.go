@@ -642,6 +642,22 @@ func (h *Hub) resyncFrame(c *client) *websocket.PreparedMessage {
 	return h.snapshotFor(&c.sub)
 }
 
+// tell sends c alone a frame of type typ whose fields are those of body (a struct).
+func (h *Hub) tell(c *client, typ string, body any) {
+	b, err := json.Marshal(body)
+	if err != nil || len(b) < 2 {
+		h.logger.Error().Err(err).Str("type", typ).Msg("encode frame")
+		return
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	msg := header(typ, h.seq, h.t)
+	if len(b) > 2 {
+		msg = append(msg, ',')
+	}
+	h.deliver(c, prepareBytes(append(msg, b[1:]...)))
+}
+
 // Clients is the number of connected clients.
 func (h *Hub) Clients() int {
 	h.mu.Lock()

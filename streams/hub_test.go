@@ -315,6 +315,8 @@ func TestWSRefusals(t *testing.T) {
 		{name: "wall as volunteer", token: tokVolunteer, first: `{"type":"subscribe","view":"wall"}`, reason: "may not see the wall view"},
 		{name: "wall as ingest", token: tokIngest, first: `{"type":"subscribe","view":"wall"}`, reason: "may not see the wall view"},
 		{name: "other unit's view", token: tokP17, first: `{"type":"subscribe","view":"unit","unit":"P-18"}`, reason: "may not see the unit view"},
+		{name: "ingest view as volunteer", token: tokVolunteer, first: `{"type":"subscribe","view":"ingest"}`, reason: "may not see the ingest view"},
+		{name: "ingest view as operator", token: tokOperator, first: `{"type":"subscribe","view":"ingest"}`, reason: "may not see the ingest view"},
 		{name: "unit view as volunteer", token: tokVolunteer, first: `{"type":"subscribe","view":"unit","unit":"P-17"}`, reason: "may not see the unit view"},
 		{name: "unit view without unit", token: tokOperator, first: `{"type":"subscribe","view":"unit"}`, reason: "needs a unit"},
 		{name: "bbox upside down", token: tokOperator, first: `{"type":"subscribe","view":"wall","bbox":[118.3,24.6,118.0,24.4]}`, reason: "bbox"},
@@ -613,6 +615,72 @@ func TestWSHandheld(t *testing.T) {
 	if fmt.Sprint(got) != want {
 		t.Fatalf("log after the handheld:\n got %v\nwant %s", got, want)
 	}
+	// Each refused message was answered by an error frame, in order.
+	for _, w := range []struct{ code, field string }{
+		{"permission_denied", "unit"}, {"invalid_argument", "lat"}, {"invalid_argument", "status"}, {"permission_denied", "type"},
+	} {
+		unit.saw("error", func(m map[string]any) bool {
+			e, _ := m["error"].(map[string]any)
+			return e["code"] == w.code && e["field"] == w.field
+		})
+	}
+	wall.saw("error", func(m map[string]any) bool {
+		e, _ := m["error"].(map[string]any)
+		return e["code"] == "permission_denied"
+	})
+}
+
+// TestWSFixBatches: a GPS gateway on the ingest view, and a unit on its own socket,
+// send batches of fixes as binary messages; each is acknowledged once stored, with the
+// bad fixes reported by index as POST /api/v1/fixes does.
+func TestWSFixBatches(t *testing.T) {
+	s := newTestServer(t, 20*time.Millisecond)
+	for _, id := range []string{"P-17", "P-18"} {
+		s.must(200, "PUT", "/api/v1/units/"+id, tokOperator, `{"force":"police","mode":"car"}`)
+	}
+	gw := s.subscribe(tokIngest, `{"type":"subscribe","view":"ingest"}`)
+	gw.expect("snapshot", nil)
+	ms := time.Now().UnixMilli()
+	send := func(c *wsClient, body string) {
+		t.Helper()
+		if err := c.conn.WriteMessage(websocket.BinaryMessage, []byte(body)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	send(gw, fmt.Sprintf("{\"unit\":\"P-17\",\"t\":%d,\"lat\":24.5,\"lng\":118.1}\n{\"unit\":\"P-99\",\"lat\":24.5,\"lng\":118.1}\n"+
+		"{\"unit\":\"P-18\",\"t\":%d,\"lat\":24.51,\"lng\":118.11}\n", ms, ms))
+	ack := gw.expect("ack", nil)
+	if ack["accepted"] != 2.0 || fmt.Sprint(ack["rejected"]) != "[map[error:map[code:not_found field:unit message:unknown unit \"P-99\"] index:1]]" {
+		t.Fatalf("gateway's ack: %v", ack)
+	}
+	send(gw, "[{\"unit\":\"P-17\"") // malformed: the whole batch is refused
+	gw.expect("error", func(m map[string]any) bool {
+		e, _ := m["error"].(map[string]any)
+		return e["code"] == "invalid_argument"
+	})
+
+	unit := s.subscribe(tokP17, `{"type":"subscribe","view":"unit"}`)
+	unit.expect("snapshot", nil)
+	send(unit, fmt.Sprintf(`[{"t":%d,"lat":24.52,"lng":118.12},{"unit":"P-18","t":%d,"lat":24.6,"lng":118.2}]`, ms+1000, ms+1000))
+	if ack := unit.expect("ack", nil); ack["accepted"] != 1.0 || len(ack["rejected"].([]any)) != 1 {
+		t.Fatalf("unit's ack: %v", ack)
+	}
+	s.settle()
+	if v := s.must(200, "GET", "/api/v1/units/P-17", tokOperator, ""); v["lat"] != 24.52 {
+		t.Fatalf("P-17 after its own batch: %v", v)
+	}
+	if v := s.must(200, "GET", "/api/v1/units/P-18", tokOperator, ""); v["lat"] != 24.51 {
+		t.Fatalf("P-18 moved by P-17's socket: %v", v)
+	}
+
+	// A wall sends no fixes (who may take the ingest view: TestWSRefusals).
+	wall := s.subscribe(tokOperator, `{"type":"subscribe","view":"wall"}`)
+	wall.expect("snapshot", nil)
+	send(wall, `{"unit":"P-18","lat":24.7,"lng":118.3}`)
+	wall.expect("error", func(m map[string]any) bool {
+		e, _ := m["error"].(map[string]any)
+		return e["code"] == "permission_denied"
+	})
 }
 
 // TestHubEncodeOnce: one frame is encoded per batch or flush and shared (the same

@@ -10,6 +10,7 @@ import (
 	"math"
 	"path/filepath"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
@@ -45,6 +46,12 @@ type Log struct {
 	js      jetstream.JetStream
 	stream  string
 	subject string
+
+	fixq    chan *fixCommit // fixes waiting for the group commit
+	started bool            // the group commit runs
+	closing sync.Once
+	stop    chan struct{} // closed by Close
+	stopped chan struct{} // closed when the group commit has ended
 }
 
 // OpenLog connects to (or starts) the JetStream server and makes sure the region's
@@ -53,7 +60,8 @@ func OpenLog(ctx context.Context, cfg LogConfig) (*Log, error) {
 	if cfg.Region == "" {
 		cfg.Region = "default"
 	}
-	l := &Log{stream: "events-" + cfg.Region, subject: "events." + cfg.Region}
+	l := &Log{stream: "events-" + cfg.Region, subject: "events." + cfg.Region,
+		fixq: make(chan *fixCommit, 4096), stop: make(chan struct{}), stopped: make(chan struct{})}
 	var err error
 	if cfg.URL == "" {
 		opts := &server.Options{
@@ -90,19 +98,28 @@ func OpenLog(ctx context.Context, cfg LogConfig) (*Log, error) {
 		l.Close()
 		return nil, fmt.Errorf("create stream %s: %w", l.stream, err)
 	}
+	l.started = true
+	go l.commitFixes()
 	return l, nil
 }
 
-// Close disconnects and stops the embedded server, if any.
+// Close disconnects and stops the embedded server, if any. Fixes still waiting for
+// the group commit get ErrLogClosed.
 func (l *Log) Close() {
-	if l.nc != nil {
-		_ = l.nc.Drain()
-		l.nc.Close()
-	}
-	if l.srv != nil {
-		l.srv.Shutdown()
-		l.srv.WaitForShutdown()
-	}
+	l.closing.Do(func() {
+		close(l.stop)
+		if l.started {
+			<-l.stopped
+		}
+		if l.nc != nil {
+			_ = l.nc.Drain()
+			l.nc.Close()
+		}
+		if l.srv != nil {
+			l.srv.Shutdown()
+			l.srv.WaitForShutdown()
+		}
+	})
 }
 
 // A log message is NDJSON of engine events, or, when it holds only fixes (the bulk of
@@ -131,31 +148,37 @@ func EncodeEvents(events []dispatch.Event) ([]byte, error) {
 }
 
 func encodeFixBatch(events []dispatch.Event) ([]byte, bool) {
-	n := 0
-	for _, ev := range events {
-		f, ok := ev.(*dispatch.Fix)
-		if !ok || f.T.Nanosecond()%int(time.Millisecond) != 0 {
-			return nil, false
-		}
-		n += len(f.Unit)
-	}
 	if len(events) == 0 {
 		return nil, false
 	}
-	b := make([]byte, 0, 1+binary.MaxVarintLen64+len(events)*(2*binary.MaxVarintLen64+6*8)+n)
-	b = append(b, fixBatchMagic)
-	b = binary.AppendUvarint(b, uint64(len(events)))
 	for _, ev := range events {
-		f := ev.(*dispatch.Fix)
-		b = binary.AppendUvarint(b, uint64(len(f.Unit)))
-		b = append(b, f.Unit...)
-		b = binary.AppendVarint(b, f.T.UnixMilli())
-		for _, w := range [...]uint64{math.Float64bits(f.Lat), math.Float64bits(f.Lng), uint64(f.Cell),
-			math.Float64bits(f.Speed), math.Float64bits(f.Heading), math.Float64bits(f.Accuracy)} {
-			b = binary.LittleEndian.AppendUint64(b, w)
+		if f, ok := ev.(*dispatch.Fix); !ok || !batchable(f) {
+			return nil, false
 		}
 	}
+	b := appendBatchHeader(nil, len(events))
+	for _, ev := range events {
+		b = appendFix(b, ev.(*dispatch.Fix))
+	}
 	return b, true
+}
+
+// batchable: the batch form keeps times to the millisecond, as ingest does.
+func batchable(f *dispatch.Fix) bool { return f.T.Nanosecond()%int(time.Millisecond) == 0 }
+
+func appendBatchHeader(b []byte, count int) []byte {
+	return binary.AppendUvarint(append(b, fixBatchMagic), uint64(count))
+}
+
+func appendFix(b []byte, f *dispatch.Fix) []byte {
+	b = binary.AppendUvarint(b, uint64(len(f.Unit)))
+	b = append(b, f.Unit...)
+	b = binary.AppendVarint(b, f.T.UnixMilli())
+	for _, w := range [...]uint64{math.Float64bits(f.Lat), math.Float64bits(f.Lng), uint64(f.Cell),
+		math.Float64bits(f.Speed), math.Float64bits(f.Heading), math.Float64bits(f.Accuracy)} {
+		b = binary.LittleEndian.AppendUint64(b, w)
+	}
+	return b
 }
 
 // DecodeEvents reads the body of a log message.
@@ -267,6 +290,123 @@ func (l *Log) append(ctx context.Context, msgID string, events []dispatch.Event)
 		return 0, false, fmt.Errorf("append to %s: %w", l.stream, err)
 	}
 	return ack.Sequence, ack.Duplicate, nil
+}
+
+// fixCommit is one caller's fixes waiting for the group commit.
+type fixCommit struct {
+	fixes []dispatch.Fix
+	done  chan error
+}
+
+// maxFixMessage bounds the body of one message of fixes, well under JetStream's
+// default 1 MiB payload limit.
+const maxFixMessage = 512 << 10
+
+// ErrLogClosed: the log was closed before the fixes were stored.
+var ErrLogClosed = errors.New("event log closed")
+
+// AppendFixes stores fixes and returns once they are stored. Fixes of concurrent
+// callers are committed together (a group commit): while one message is being
+// stored the next fills up, so a stream of small reports — an OsmAnd request is a
+// single fix — costs one JetStream write per batch, not one per fix, and a large
+// batch is cut into messages JetStream takes. Fixes are idempotent (a repeat is older
+// than the unit's last fix and moves nothing), so a caller that gets an error retries.
+func (l *Log) AppendFixes(ctx context.Context, fixes []dispatch.Fix) error {
+	c := &fixCommit{fixes: fixes, done: make(chan error, 1)}
+	select {
+	case l.fixq <- c:
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-l.stop:
+		return ErrLogClosed
+	}
+	select {
+	case err := <-c.done:
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// commitFixes is the group commit: it takes every caller waiting, writes their fixes
+// in as few messages as fit, and answers them all.
+func (l *Log) commitFixes() {
+	defer close(l.stopped)
+	var round []*fixCommit
+	var body []byte // reused from round to round
+	for {
+		select {
+		case c := <-l.fixq:
+			round = append(round[:0], c)
+		case <-l.stop:
+			for {
+				select {
+				case c := <-l.fixq:
+					c.done <- ErrLogClosed
+				default:
+					return
+				}
+			}
+		}
+	more:
+		for len(round) < cap(l.fixq) {
+			select {
+			case c := <-l.fixq:
+				round = append(round, c)
+			default:
+				break more
+			}
+		}
+		err := l.publishFixes(round, &body)
+		if err != nil {
+			err = fmt.Errorf("append fixes to %s: %w", l.stream, err)
+		}
+		for _, c := range round {
+			c.done <- err
+		}
+		clear(round)
+	}
+}
+
+// headRoom is kept at the front of a batch being filled, for its header: the count
+// is known only once the batch is full.
+const headRoom = 1 + binary.MaxVarintLen64
+
+// publishFixes writes the fixes of a round in messages of at most maxFixMessage bytes.
+func (l *Log) publishFixes(round []*fixCommit, body *[]byte) error {
+	b, count := (*body)[:0], 0
+	b = append(b, make([]byte, headRoom)...)
+	publish := func() error {
+		if count == 0 {
+			return nil
+		}
+		hdr := appendBatchHeader(make([]byte, 0, headRoom), count)
+		msg := b[headRoom-len(hdr):]
+		copy(msg, hdr)
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		_, err := l.js.Publish(ctx, l.subject, msg)
+		b, count = b[:headRoom], 0
+		return err
+	}
+	defer func() { *body = b }()
+	for _, c := range round {
+		for i := range c.fixes {
+			f := &c.fixes[i]
+			if !batchable(f) {
+				g := *f
+				g.T = g.T.Truncate(time.Millisecond)
+				f = &g
+			}
+			b = appendFix(b, f)
+			if count++; len(b) >= maxFixMessage {
+				if err := publish(); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	return publish()
 }
 
 // Last returns the position of the newest message (0 for an empty log).

@@ -173,3 +173,60 @@ func testCell(lat, lng float64) geo.Cell {
 	}
 	return c
 }
+
+// TestAppendFixes: concurrent callers' fixes are stored together, a batch too big for
+// one message is cut into several, and every fix is read back once, each caller's in
+// its order.
+func TestAppendFixes(t *testing.T) {
+	l := openTestLog(t, t.TempDir(), time.Minute)
+	defer l.Close()
+	t0 := time.UnixMilli(1795341600000).UTC()
+	sizes := []int{1, 3, 20000, 7, 1} // 20,000 fixes are ~1.3 MB: more than one message
+	errs := make(chan error, len(sizes))
+	for c, n := range sizes {
+		go func() {
+			fixes := make([]dispatch.Fix, n)
+			for i := range fixes {
+				fixes[i] = dispatch.Fix{Unit: fmt.Sprintf("C%d", c), T: t0.Add(time.Duration(i) * time.Millisecond), Lat: 24.5, Lng: 118.1}
+			}
+			errs <- l.AppendFixes(context.Background(), fixes)
+		}()
+	}
+	total := 0
+	for range sizes {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, n := range sizes {
+		total += n
+	}
+	last, _ := l.Last(context.Background())
+	if last < 2 || last >= uint64(len(sizes)+3) {
+		t.Fatalf("%d fixes in %d messages", total, last)
+	}
+	next := map[string]int{}
+	ctx, cancel := context.WithCancel(context.Background())
+	l.Read(ctx, 1, func(seq uint64, _ time.Time, events []dispatch.Event) error {
+		for _, ev := range events {
+			f := ev.(*dispatch.Fix)
+			if want := t0.Add(time.Duration(next[f.Unit]) * time.Millisecond); !f.T.Equal(want) {
+				t.Fatalf("%s: fix of %v, want %v", f.Unit, f.T, want)
+			}
+			next[f.Unit]++
+		}
+		if seq == last {
+			cancel()
+		}
+		return nil
+	})
+	for c, n := range sizes {
+		if got := next[fmt.Sprintf("C%d", c)]; got != n {
+			t.Fatalf("caller %d: %d fixes read, %d sent", c, got, n)
+		}
+	}
+	l.Close()
+	if err := l.AppendFixes(context.Background(), []dispatch.Fix{{Unit: "late", T: t0}}); err != ErrLogClosed {
+		t.Fatalf("append after close: %v", err)
+	}
+}

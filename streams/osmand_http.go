@@ -66,8 +66,7 @@ func (s *Server) osmand(r *http.Request) (int, *Error) {
 	if !s.limiter(Principal{Role: UnitRole, Unit: d.Device}).Allow() {
 		return 0, Errorf("rate_limited", "", "too many reports from %q", d.Device)
 	}
-	fix := d.Fix()
-	if _, err := s.Log.Append(r.Context(), "", &fix); err != nil {
+	if err := s.Log.AppendFixes(r.Context(), []dispatch.Fix{d.Fix()}); err != nil {
 		s.Logger.Error().Err(err).Str("device", d.Device).Msg("log append failed")
 		return 0, Errorf("unavailable", "", "the event log did not take the fix; retry")
 	}

@@ -1,7 +1,6 @@
 package streams
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"net/http"
@@ -12,8 +11,6 @@ import (
 	"unicode/utf8"
 
 	"github.com/gorilla/websocket"
-
-	"commandd/dispatch"
 )
 
 const (
@@ -77,7 +74,7 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 		defer close(writer)
 		s.writePump(conn, c, snap)
 	}()
-	s.readPump(r.Context(), conn, p)
+	s.readPump(r.Context(), conn, p, c)
 	// Stop queuing for the client, stop its writer (closing the connection unblocks a
 	// write to a client that stopped reading) and wait for it, so nothing outlives the
 	// connection.
@@ -127,6 +124,12 @@ func allowView(p Principal, sub *Subscription) *Error {
 			return Invalid("unit", "the unit view needs a unit")
 		}
 		*sub = Subscription{Type: sub.Type, View: sub.View, Unit: sub.Unit}
+		return nil
+	case "ingest":
+		if !p.Is(Ingest, Admin) {
+			break
+		}
+		*sub = Subscription{Type: sub.Type, View: sub.View}
 		return nil
 	case "volunteer", "replay":
 		return Errorf("unavailable", "view", "the %s view is not available yet", sub.View)
@@ -187,60 +190,71 @@ func (s *Server) writePump(conn *websocket.Conn, c *client, first *websocket.Pre
 	}
 }
 
-// clientMessage is what a handheld may send: its fixes and status changes.
+// clientMessage is the envelope of what a client sends in a text message.
 type clientMessage struct {
-	Type string  `json:"type"`
-	Unit *string `json:"unit"`
+	Type string `json:"type"`
 }
 
-// readPump reads a unit's fixes and status reports until the connection ends.
-func (s *Server) readPump(ctx context.Context, conn *websocket.Conn, p Principal) {
+// readPump reads what a client sends until the connection ends. A unit's terminal
+// sends its fixes and status changes as text messages ({"type":"fix",…},
+// {"type":"status",…}); a refused one is answered by an `error` frame. A unit, or a GPS
+// gateway on the ingest view, may send a batch of fixes as a binary message holding
+// what POST /api/v1/fixes takes (a JSON array or NDJSON); each batch is answered, in
+// order, by an `ack` frame once stored, or an `error` frame.
+func (s *Server) readPump(ctx context.Context, conn *websocket.Conn, p Principal, c *client) {
 	conn.SetReadDeadline(time.Now().Add(pongWait))
 	conn.SetPongHandler(func(string) error { return conn.SetReadDeadline(time.Now().Add(pongWait)) })
 	for {
-		_, b, err := conn.ReadMessage()
+		typ, b, err := conn.ReadMessage()
 		if err != nil {
 			return
 		}
 		conn.SetReadDeadline(time.Now().Add(pongWait))
-		var m clientMessage
-		if json.Unmarshal(b, &m) != nil || !p.Is(UnitRole) {
-			continue // only a unit's own terminal reports over its socket
-		}
-		var ev dispatch.Event
-		switch m.Type {
-		case "fix":
-			if m.Unit == nil { // a fix without a unit is the socket's own
-				b = withUnit(b, p.Unit)
-			}
-			fixes, rejected, err := DecodeFixes(b, time.Now(), 1)
-			if err != nil || len(rejected) > 0 || len(fixes) != 1 || fixes[0].Unit != p.Unit {
+		if typ == websocket.BinaryMessage {
+			if !p.Is(UnitRole, Ingest, Admin) {
+				s.Hub.tell(c, "error", errorBody{Errorf("permission_denied", "", "role %s may not send fixes", p.Role)})
 				continue
 			}
-			ev = &fixes[0]
-		case "status":
-			st, err := DecodeStatus(p.Unit, b, time.Now(), p.Name())
-			if err != nil {
-				continue
+			if ans, e := s.ingestFixes(ctx, b, p); e != nil {
+				s.Hub.tell(c, "error", errorBody{e})
+			} else {
+				s.Hub.tell(c, "ack", ans)
 			}
-			ev = st
-		default:
 			continue
 		}
-		if _, err := s.Log.Append(ctx, "", ev); err != nil {
-			s.Logger.Error().Err(err).Str("unit", p.Unit).Msg("log append from socket failed")
+		var m clientMessage
+		if err := json.Unmarshal(b, &m); err != nil {
+			s.Hub.tell(c, "error", errorBody{Invalid("", "a message must be a JSON object with a type")})
+			continue
+		}
+		if !p.Is(UnitRole) || m.Type != "fix" && m.Type != "status" {
+			s.Hub.tell(c, "error", errorBody{Errorf("permission_denied", "type", "%q is not a message this socket takes", clipMsg(m.Type, 40))})
+			continue
+		}
+		if e := s.unitMessage(ctx, m.Type, b, p); e != nil {
+			s.Hub.tell(c, "error", errorBody{e})
 		}
 	}
 }
 
-// withUnit adds "unit" to the JSON object b (which has none).
-func withUnit(b []byte, unit string) []byte {
-	b = bytes.TrimSpace(b)
-	id, _ := json.Marshal(unit)
-	out := append(append([]byte(`{"unit":`), id...), ',')
-	rest := bytes.TrimSpace(b[1:]) // b is an object: it decoded into clientMessage
-	if len(rest) > 0 && rest[0] == '}' {
-		out = out[:len(out)-1]
+// errorBody is the body of an `error` frame, as of an HTTP error.
+type errorBody struct {
+	Error *Error `json:"error"`
+}
+
+// unitMessage takes a fix or a status change from a unit's own terminal.
+func (s *Server) unitMessage(ctx context.Context, typ string, b []byte, p Principal) *Error {
+	if typ == "fix" {
+		ans, err := s.ingestFixes(ctx, b, p)
+		if err == nil && len(ans.Rejected) > 0 {
+			err = ans.Rejected[0].Error
+		}
+		return err
 	}
-	return append(out, rest...)
+	st, err := DecodeStatus(p.Unit, b, time.Now(), p.Name())
+	if err != nil {
+		return err
+	}
+	_, _, err = s.commit(ctx, "", st)
+	return err
 }
