@@ -314,6 +314,11 @@ var ErrLogClosed = errors.New("event log closed")
 func (l *Log) AppendFixes(ctx context.Context, fixes []dispatch.Fix) error {
 	c := &fixCommit{fixes: fixes, done: make(chan error, 1)}
 	select {
+	case <-l.stop:
+		return ErrLogClosed
+	default:
+	}
+	select {
 	case l.fixq <- c:
 	case <-ctx.Done():
 		return ctx.Err()
@@ -325,6 +330,8 @@ func (l *Log) AppendFixes(ctx context.Context, fixes []dispatch.Fix) error {
 		return err
 	case <-ctx.Done():
 		return ctx.Err()
+	case <-l.stopped: // closed while queued (perhaps stored: fixes may be sent again)
+		return ErrLogClosed
 	}
 }
 
