@@ -177,10 +177,21 @@ type unitState struct {
 	lastLat float64
 	lastLng float64
 	shown   [][2]float64
+	dirty   bool   // in Hub.dirty
+	flush   uint64 // the last FlushUnits that sent it, and where in its list
+	flushAt int
+}
+
+func (h *Hub) markDirty(u *unitState) {
+	if !u.dirty {
+		u.dirty = true
+		h.dirty = append(h.dirty, u)
+	}
 }
 
 // sent records that walls have been told the unit's current position.
 func (u *unitState) sent() {
+	u.dirty = false
 	u.told, u.lastLat, u.lastLng, u.shown = true, u.cur.Lat, u.cur.Lng, nil
 }
 
@@ -251,7 +262,8 @@ type Hub struct {
 	units     map[string]*unitState
 	incidents map[string]incidentState
 	cameras   map[string]dispatch.CameraView
-	dirty     map[string]struct{} // units changed since the last units frame
+	dirty     []*unitState // units changed since the last units frame, each once
+	flushes   uint64       // FlushUnits calls that sent units
 	clients   map[*client]struct{}
 
 	dropped atomic.Uint64 // frames dropped for slow clients
@@ -260,7 +272,7 @@ type Hub struct {
 // NewHub returns an empty hub.
 func NewHub(logger zerolog.Logger) *Hub {
 	return &Hub{logger: logger, units: map[string]*unitState{}, incidents: map[string]incidentState{},
-		cameras: map[string]dispatch.CameraView{}, dirty: map[string]struct{}{}, clients: map[*client]struct{}{}}
+		cameras: map[string]dispatch.CameraView{}, clients: map[*client]struct{}{}}
 }
 
 // Reset replaces the model with a view of the engine (at start and after a restore).
@@ -272,7 +284,7 @@ func (h *Hub) Reset(v View) {
 	clear(h.units)
 	clear(h.incidents)
 	clear(h.cameras)
-	clear(h.dirty)
+	h.dirty = h.dirty[:0]
 	for _, u := range v.Units {
 		f := unitFrame(u)
 		h.units[u.ID] = &unitState{cur: f, told: true, lastLat: f.Lat, lastLng: f.Lng}
@@ -334,7 +346,7 @@ func (h *Hub) Publish(b Batch) {
 			continue
 		}
 		st.cur.Lat, st.cur.Lng, st.cur.Heading, st.cur.Speed, st.cur.T, st.enc = m.Lat, m.Lng, m.Heading, m.Speed, dispatch.Millis{Time: m.T}, nil
-		h.dirty[m.ID] = struct{}{}
+		h.markDirty(st)
 	}
 	for _, u := range b.Units {
 		st := h.units[u.ID]
@@ -343,7 +355,7 @@ func (h *Hub) Publish(b Batch) {
 			h.units[u.ID] = st
 		}
 		st.cur, st.enc = u, nil
-		h.dirty[u.ID] = struct{}{}
+		h.markDirty(st)
 	}
 	for _, cam := range b.Cameras {
 		h.cameras[cam.ID] = cam
@@ -455,10 +467,9 @@ func (h *Hub) markResync(c *client) {
 
 // flushed is a unit in one FlushUnits.
 type flushed struct {
-	id    string
+	st    *unitState
 	lat   float64
 	lng   float64
-	enc   []byte
 	prior [][2]float64 // positions walls were told before this frame
 }
 
@@ -472,25 +483,39 @@ func (h *Hub) FlushUnits() {
 	if len(h.dirty) == 0 {
 		return
 	}
-	if len(h.clients) == 0 { // nobody to tell: no encoding either
-		for id := range h.dirty {
-			h.units[id].sent()
+	walls, units := 0, 0
+	for c := range h.clients {
+		switch c.sub.View {
+		case "wall":
+			walls++
+		case "unit":
+			units++
 		}
-		clear(h.dirty)
+	}
+	if walls+units == 0 { // nobody to tell: no encoding either
+		for _, st := range h.dirty {
+			st.sent()
+		}
+		h.dirty = h.dirty[:0]
 		return
 	}
 	changed := make([]flushed, 0, len(h.dirty))
-	for id := range h.dirty {
-		st := h.units[id]
-		f := flushed{id: id, lat: st.cur.Lat, lng: st.cur.Lng, enc: st.json(), prior: st.shown}
+	for _, st := range h.dirty {
+		f := flushed{st: st, lat: st.cur.Lat, lng: st.cur.Lng, prior: st.shown}
 		if st.told {
 			f.prior = append(f.prior, [2]float64{st.lastLat, st.lastLng})
 		}
 		st.sent()
 		changed = append(changed, f)
 	}
-	clear(h.dirty)
-	slices.SortFunc(changed, func(a, b flushed) int { return strings.Compare(a.id, b.id) })
+	h.dirty = h.dirty[:0]
+	if walls > 0 { // frames list units in id order
+		slices.SortFunc(changed, func(a, b flushed) int { return strings.Compare(a.st.cur.ID, b.st.cur.ID) })
+	}
+	h.flushes++
+	for i := range changed {
+		changed[i].st.flush, changed[i].st.flushAt = h.flushes, i
+	}
 	// Clients with the same subscription share one encoded frame, and so do
 	// subscriptions that select the same units (boxes that hold all that moved).
 	groups := map[Subscription][]*client{}
@@ -513,7 +538,8 @@ func (h *Hub) FlushUnits() {
 				}
 			}
 		case "unit":
-			if i, ok := slices.BinarySearchFunc(changed, sub.Unit, func(f flushed, id string) int { return strings.Compare(f.id, id) }); ok {
+			if st := h.units[sub.Unit]; st != nil && st.flush == h.flushes {
+				i := st.flushAt
 				sel[i/8] |= 1 << (i % 8)
 				n++
 			}
@@ -529,7 +555,7 @@ func (h *Hub) FlushUnits() {
 					if buf[len(buf)-1] != '[' {
 						buf = append(buf, ',')
 					}
-					buf = append(buf, changed[i].enc...)
+					buf = append(buf, changed[i].st.json()...)
 				}
 			}
 			msg = prepareBytes(append(buf, "]}"...))
@@ -575,7 +601,7 @@ func (h *Hub) snapshotFor(sub *Subscription) *websocket.PreparedMessage {
 			buf = append(buf, ',')
 		}
 		buf = append(buf, u.json()...)
-		if _, dirty := h.dirty[u.cur.ID]; dirty && sub.View == "wall" {
+		if u.dirty && sub.View == "wall" {
 			// Told before the units frame: remember, so a move out of the box is sent.
 			u.shown = append(u.shown, [2]float64{u.cur.Lat, u.cur.Lng})
 		}

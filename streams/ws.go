@@ -55,7 +55,7 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 	defer conn.Close()
 	s.sockets.Store(conn, struct{}{})
 	defer s.sockets.Delete(conn)
-	conn.SetReadLimit(64 << 10)
+	conn.SetReadLimit(s.Limits.MaxBody)
 	conn.SetReadDeadline(time.Now().Add(10 * time.Second))
 	var sub Subscription
 	if err := conn.ReadJSON(&sub); err != nil || sub.Type != "subscribe" {
@@ -65,6 +65,9 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 	if e := allowView(p, &sub); e != nil {
 		closeWith(conn, websocket.ClosePolicyViolation, e.Message)
 		return
+	}
+	if p.Is(UnitRole, Ingest, Admin) { // may send fix batches
+		conn.SetReadLimit(s.Limits.MaxFixBody)
 	}
 	c, snap := s.Hub.join(sub)
 	s.Metrics.clients.Inc()
@@ -204,11 +207,17 @@ type clientMessage struct {
 func (s *Server) readPump(ctx context.Context, conn *websocket.Conn, p Principal, c *client) {
 	conn.SetReadDeadline(time.Now().Add(pongWait))
 	conn.SetPongHandler(func(string) error { return conn.SetReadDeadline(time.Now().Add(pongWait)) })
+	var buf []byte // messages are handled one at a time, and nothing keeps their bytes
 	for {
-		typ, b, err := conn.ReadMessage()
+		typ, rd, err := conn.NextReader()
 		if err != nil {
 			return
 		}
+		b, err := readAll(rd, buf, 0)
+		if err != nil {
+			return
+		}
+		buf = b
 		conn.SetReadDeadline(time.Now().Add(pongWait))
 		if typ == websocket.BinaryMessage {
 			if !p.Is(UnitRole, Ingest, Admin) {

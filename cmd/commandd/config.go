@@ -28,6 +28,7 @@ type Config struct {
 	OsmAndListen  string        `flag:"osmand-listen" help:"extra address serving the OsmAnd / Traccar Client protocol at / (Traccar's port is 5055); empty: only /osmand"`
 	Rate          float64       `flag:"rate" help:"requests per second allowed per token (and per OsmAnd device); bursts of twice that"`
 	LogLevel      string        `flag:"log-level" help:"debug, info, warn or error"`
+	DebugListen   string        `flag:"debug-listen" help:"address serving Go's /debug/pprof profiles for the engineer on call; empty: off (keep it on loopback)"`
 }
 
 func defaults() Config {

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -123,6 +124,20 @@ func run(ctx context.Context, cfg Config, logger zerolog.Logger) error {
 		go func() { _ = osmSrv.Serve(oln) }()
 		defer osmSrv.Close()
 		logger.Info().Str("listen", oln.Addr().String()).Msg("osmand serving")
+	}
+	if cfg.DebugListen != "" {
+		dln, err := net.Listen("tcp", cfg.DebugListen)
+		if err != nil {
+			return fmt.Errorf("debug listen: %w", err)
+		}
+		mux := http.NewServeMux()
+		mux.HandleFunc("/debug/pprof/", pprof.Index)
+		mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+		mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+		mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+		debugSrv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+		go func() { _ = debugSrv.Serve(dln) }()
+		defer debugSrv.Close()
 	}
 	abs, _ := filepath.Abs(tokensPath)
 	logger.Info().Str("listen", ln.Addr().String()).Str("tokens", abs).Str("data", cfg.Data).Msg("commandd serving")
