@@ -256,8 +256,15 @@ func (e *Engine) tick() {
 	e.flushCoverage()
 }
 
+// coverageStep is how many moved units a tick brings into the coverage layer at most.
+// Each costs ~17 µs, so a tick holds the engine ≤ ~5 ms however many units move; a
+// district's few hundred units are all taken every tick, while at 100k moving units the
+// layer trails their positions by some seconds (it informs walls; planning does not
+// read it).
+const coverageStep = 256
+
 func (e *Engine) flushCoverage() {
-	changed := e.coverage.Flush(e.now)
+	changed := e.coverage.FlushSome(e.now, coverageStep)
 	if len(changed) == 0 {
 		return
 	}

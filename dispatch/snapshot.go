@@ -3,6 +3,7 @@ package dispatch
 import (
 	"encoding/json"
 	"fmt"
+	"io"
 	"slices"
 	"time"
 
@@ -108,10 +109,17 @@ func tierUnitsFrom(st []tierUnitState) []*tierUnit {
 	return out
 }
 
-// Snapshot returns the engine's state, to be given to Restore.
-func (e *Engine) Snapshot() ([]byte, error) {
+// Snapshot returns the engine's whole state as JSON.
+func (e *Engine) Snapshot() ([]byte, error) { return e.Capture().Marshal() }
+
+// Capture is a copy of the engine's state that shares no memory with it: taken on the
+// engine's goroutine, encoded anywhere, so the engine only pauses for the copy.
+type Capture struct{ st snapshotState }
+
+// Capture copies the engine's state for a snapshot.
+func (e *Engine) Capture() *Capture {
 	st := snapshotState{Version: snapshotVersion, Now: e.now, LastReplan: e.lastReplan,
-		Cameras: e.Cameras(), Coverage: e.coverage.State()}
+		Cameras: e.Cameras(), Coverage: e.coverage.State(), Units: make([]unitState, 0, len(e.units))}
 	for _, u := range e.units {
 		st.Units = append(st.Units, unitState{ID: u.id, Callsign: u.callsign, Force: u.force, Mode: u.mode,
 			Status: u.status, Pos: u.pos, FixT: u.fixT, Heading: u.heading, Speed: u.speed,
@@ -120,11 +128,11 @@ func (e *Engine) Snapshot() ([]byte, error) {
 	for _, inc := range e.incs {
 		is := incidentState{ID: inc.id, Closed: inc.closed, Priority: inc.priority, Category: inc.category,
 			Scene: inc.scene, Address: inc.address, Zone: inc.zone, Received: inc.received, LastSeen: inc.lastSeen,
-			ClosedAt: inc.closedAt, Disposition: inc.disposition, Alerts: inc.alerts, CamEvents: inc.camEvents,
-			Excluded: inc.excluded, Timeline: inc.timeline}
+			ClosedAt: inc.closedAt, Disposition: inc.disposition, Alerts: slices.Clone(inc.alerts),
+			CamEvents: slices.Clone(inc.camEvents), Excluded: slices.Clone(inc.excluded), Timeline: slices.Clone(inc.timeline)}
 		for _, t := range inc.tiers {
 			is.Tiers = append(is.Tiers, tierState{Tier: t.Tier, State: t.state, Units: tierUnitStates(t.units),
-				Recommended: tierUnitStates(t.recommended), Posts: t.posts})
+				Recommended: tierUnitStates(t.recommended), Posts: slices.Clone(t.posts)})
 		}
 		st.Incidents = append(st.Incidents, is)
 	}
@@ -137,11 +145,24 @@ func (e *Engine) Snapshot() ([]byte, error) {
 	for _, id := range e.camOrder {
 		st.CamEvents = append(st.CamEvents, camEventState{ID: id, Incident: e.camSeen[id]})
 	}
-	b, err := json.Marshal(st)
+	return &Capture{st}
+}
+
+// Marshal encodes a capture as the JSON that Restore reads.
+func (c *Capture) Marshal() ([]byte, error) {
+	b, err := json.Marshal(c.st)
 	if err != nil {
 		return nil, fmt.Errorf("snapshot: %w", err)
 	}
 	return b, nil
+}
+
+// Encode writes the JSON of Marshal to w (and a newline).
+func (c *Capture) Encode(w io.Writer) error {
+	if err := json.NewEncoder(w).Encode(c.st); err != nil {
+		return fmt.Errorf("snapshot: %w", err)
+	}
+	return nil
 }
 
 // Restore returns an engine with cfg and the state of a snapshot. The configuration

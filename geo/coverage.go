@@ -114,13 +114,22 @@ func (c *Coverage) Pending() bool { return len(c.dirty) > 0 }
 
 // Flush applies the pending updates and returns the indexes of the cells whose cover
 // changed, sorted. The slice is reused by the next Flush.
-func (c *Coverage) Flush(at time.Time) []int32 {
+func (c *Coverage) Flush(at time.Time) []int32 { return c.FlushSome(at, 0) }
+
+// FlushSome applies at most max of the pending updates (all if max <= 0), oldest
+// first; the rest wait, their units counted where they were before. It bounds the work
+// of one call, which is the engine's pause, when very many units move.
+func (c *Coverage) FlushSome(at time.Time, max int) []int32 {
 	c.out = c.out[:0]
 	if len(c.dirty) == 0 {
 		return c.out
 	}
+	batch := c.dirty
+	if max > 0 && len(batch) > max {
+		batch = batch[:max]
+	}
 	arrived := c.dirty[:0:0]
-	for _, id := range c.dirty {
+	for _, id := range batch {
 		u := &c.units[id]
 		u.dirty = false
 		if u.next == u.cur {
@@ -143,7 +152,7 @@ func (c *Coverage) Flush(at time.Time) []int32 {
 			c.index.Remove(id)
 		}
 	}
-	c.dirty = c.dirty[:0]
+	c.dirty = append(c.dirty[:0], c.dirty[len(batch):]...)
 	for _, id := range arrived {
 		u := c.units[id]
 		if u.cur.Mask == 0 {

@@ -590,3 +590,44 @@ func BenchmarkCoverageFlush(b *testing.B) {
 	b.ReportMetric(float64(changed)/float64(b.N), "cells/flush")
 	b.ReportMetric(float64(len(w.district)), "district-cells")
 }
+
+// TestCoverageFlushSome takes pending updates a few at a time, oldest first, and
+// checks after every call that the cover is exact for the units taken so far (the
+// rest counted where they were) and that the cells reported are those that changed.
+func TestCoverageFlushSome(t *testing.T) {
+	w := newCovWorld(t, 10, 21)
+	c := NewCoverage(w.district, testLayers, w.model, testHorizon)
+	s := newStream(w, 9)
+	applied := map[int32]CoverPos{} // what the cover counts each unit as
+	var queue []int32               // units with updates waiting, oldest first
+	queued := map[int32]bool{}
+	for round := range 60 {
+		for range 1 + s.r.IntN(40) {
+			id, p := s.next()
+			c.Update(id, p.Cell, p.Mode, p.Mask)
+			if !queued[id] && p != applied[id] {
+				queued[id] = true
+				queue = append(queue, id)
+			}
+		}
+		for step := 0; len(queue) > 0; step++ {
+			max := 1 + s.r.IntN(12)
+			before := covers(c)
+			got := slices.Clone(c.FlushSome(testTime, max))
+			for _, id := range queue[:min(max, len(queue))] {
+				applied[id] = s.units[id]
+				queued[id] = false
+			}
+			queue = queue[min(max, len(queue)):]
+			if c.Pending() != (len(queue) > 0) {
+				t.Fatalf("round %d step %d: Pending = %v with %d waiting", round, step, c.Pending(), len(queue))
+			}
+			after := covers(c)
+			what := fmt.Sprintf("round %d step %d", round, step)
+			if want := changedCells(before, after); !slices.Equal(got, want) {
+				t.Fatalf("%s: FlushSome returned %v, but %v changed", what, got, want)
+			}
+			compareCovers(t, what, after, w.brute(applied, c.Layers(), c.horizon), c.Cells())
+		}
+	}
+}

@@ -1,6 +1,7 @@
 package streams
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
@@ -9,6 +10,7 @@ import (
 	"path/filepath"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -38,6 +40,8 @@ type Loop struct {
 	answered uint64 // position of the last message whose answer is recorded
 	waiters  map[uint64][]chan []dispatch.Change
 	caught   chan struct{} // closed once the log's tail at start is applied
+
+	snapMu sync.Mutex // one snapshot written at a time
 }
 
 // ErrAnswerGone: the message was applied too long ago (or before a restart) for its
@@ -100,20 +104,30 @@ func (l *Loop) Run(ctx context.Context) error {
 	}
 	l.hub.Reset(l.view())
 	lastSnap := time.Now()
+	var writers sync.WaitGroup
+	var writing atomic.Bool
 	err = l.log.Read(ctx, l.applied+1, func(seq uint64, _ time.Time, events []dispatch.Event) error {
 		l.apply(seq, events)
 		if seq == tail {
 			close(l.caught)
 			l.logger.Info().Uint64("seq", seq).Msg("caught up with the log")
 		}
-		if time.Since(lastSnap) >= l.snapEvery {
+		if time.Since(lastSnap) >= l.snapEvery && !writing.Load() {
+			// The engine pauses only for the copy; encoding and writing go on beside it.
 			lastSnap = time.Now()
-			if err := l.Snapshot(); err != nil {
-				l.logger.Error().Err(err).Msg("snapshot failed")
-			}
+			c, seq := l.capture()
+			pause := time.Since(lastSnap)
+			writing.Store(true)
+			writers.Go(func() {
+				defer writing.Store(false)
+				if err := l.writeSnapshot(c, seq, pause); err != nil {
+					l.logger.Error().Err(err).Msg("snapshot failed")
+				}
+			})
 		}
 		return nil
 	})
+	writers.Wait()
 	if serr := l.Snapshot(); serr != nil {
 		l.logger.Error().Err(serr).Msg("final snapshot failed")
 	}
@@ -219,28 +233,43 @@ func (l *Loop) view() View {
 // Snapshot writes the engine's state to disk atomically: a crash mid-write leaves the
 // previous snapshot in place.
 func (l *Loop) Snapshot() error {
+	start := time.Now()
+	c, seq := l.capture()
+	return l.writeSnapshot(c, seq, time.Since(start))
+}
+
+// capture copies the engine's state after message seq.
+func (l *Loop) capture() (c *dispatch.Capture, seq uint64) {
 	l.mu.RLock()
-	state, err := l.engine.Snapshot()
-	seq := l.applied
-	l.mu.RUnlock()
-	if err != nil {
-		return err
-	}
-	b, err := json.Marshal(snapshotFile{Seq: seq, Engine: state})
-	if err != nil {
-		return fmt.Errorf("snapshot: %w", err)
-	}
+	defer l.mu.RUnlock()
+	return l.engine.Capture(), l.applied
+}
+
+// writeSnapshot encodes a capture straight into the file (a snapshot of 100k units is
+// tens of megabytes: no copies of it in memory); pause is how long taking it held the
+// engine, for the log.
+func (l *Loop) writeSnapshot(c *dispatch.Capture, seq uint64, pause time.Duration) error {
+	l.snapMu.Lock()
+	defer l.snapMu.Unlock()
+	start := time.Now()
 	tmp := l.snapPath + ".tmp"
 	f, err := os.Create(tmp)
 	if err != nil {
 		return fmt.Errorf("snapshot: %w", err)
 	}
-	if _, err := f.Write(b); err != nil {
-		f.Close()
+	defer f.Close()
+	cw := &countingWriter{w: bufio.NewWriterSize(f, 1<<20)}
+	fmt.Fprintf(cw, `{"seq":%d,"engine":`, seq)
+	if err := c.Encode(cw); err != nil {
+		return fmt.Errorf("snapshot: %w", err)
+	}
+	if _, err := cw.Write([]byte("}\n")); err != nil {
+		return fmt.Errorf("snapshot: %w", err)
+	}
+	if err := cw.w.Flush(); err != nil {
 		return fmt.Errorf("snapshot: %w", err)
 	}
 	if err := f.Sync(); err != nil {
-		f.Close()
 		return fmt.Errorf("snapshot: %w", err)
 	}
 	if err := f.Close(); err != nil {
@@ -249,6 +278,23 @@ func (l *Loop) Snapshot() error {
 	if err := os.Rename(tmp, l.snapPath); err != nil {
 		return fmt.Errorf("snapshot: %w", err)
 	}
-	l.logger.Info().Uint64("seq", seq).Int("bytes", len(b)).Msg("snapshot written")
+	l.logger.Info().Uint64("seq", seq).Int64("bytes", cw.n).Dur("engine_pause", pause).
+		Dur("write", time.Since(start)).Msg("snapshot written")
 	return nil
+}
+
+type countingWriter struct {
+	w   *bufio.Writer
+	n   int64
+	err error // the first write error; later writes do nothing
+}
+
+func (c *countingWriter) Write(p []byte) (int, error) {
+	if c.err != nil {
+		return 0, c.err
+	}
+	n, err := c.w.Write(p)
+	c.n += int64(n)
+	c.err = err
+	return n, err
 }

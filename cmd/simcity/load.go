@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -191,14 +192,34 @@ func sendWS(conn *websocket.Conn, b []byte) (int, int, error) {
 
 // latencies collects durations and reports percentiles.
 type latencies struct {
-	mu sync.Mutex
-	d  []time.Duration
+	mu    sync.Mutex
+	d     []time.Duration
+	worst []sample // the slowest few, with when they began, to line them up with server logs
+}
+
+type sample struct {
+	d  time.Duration
+	at time.Time
 }
 
 func (l *latencies) add(d time.Duration) {
 	l.mu.Lock()
+	defer l.mu.Unlock()
 	l.d = append(l.d, d)
-	l.mu.Unlock()
+	l.worst = append(l.worst, sample{d, time.Now().Add(-d)})
+	slices.SortFunc(l.worst, func(a, b sample) int { return cmp.Compare(b.d, a.d) })
+	l.worst = l.worst[:min(len(l.worst), 3)]
+}
+
+// slowest lists the slowest samples as "duration at UTC time".
+func (l *latencies) slowest() []string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var out []string
+	for _, w := range l.worst {
+		out = append(out, fmt.Sprintf("%.1fms at %s", float64(w.d)/1e6, w.at.UTC().Format("15:04:05.000")))
+	}
+	return out
 }
 
 // summary is p50, p90, p99 and max in milliseconds, and the count.
@@ -317,7 +338,8 @@ func loadAlerts(ctx context.Context, s *server, o options) (map[string]any, erro
 	}
 	return map[string]any{"mode": "alerts", "units": o.units, "responders": o.responders,
 		"background_fixes_per_s": math.Round(float64(bg.sent.Load()) / (o.duration + time.Second).Seconds()),
-		"ack":                    ack.summary(), "assignment": assign.summary(), "assignment_missed": missed}, nil
+		"ack":                    ack.summary(), "assignment": assign.summary(), "assignment_missed": missed,
+		"slowest_assignments": assign.slowest()}, nil
 }
 
 // loadFanout: clients on unit or wall views while units move; frame delivery latency
