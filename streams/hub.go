@@ -163,8 +163,9 @@ type client struct {
 	done   chan struct{}
 }
 
-// queueLen bounds each client's queue of frames.
-const queueLen = 256
+// queueLen bounds each client's queue of frames: over 10 s of unit frames, more than
+// a healthy client ever lags by, and small enough (1 KiB) for 10,000 idle clients.
+const queueLen = 128
 
 // unitState is the hub's model of one unit.
 type unitState struct {

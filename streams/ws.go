@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -19,7 +20,10 @@ const (
 	pingPeriod = 25 * time.Second
 )
 
-var upgrader = websocket.Upgrader{ReadBufferSize: 1024, WriteBufferSize: 4096}
+// upgrader keeps an idle connection small: a 1 KiB read buffer (big messages are read
+// past it, straight into place), and write buffers lent from a pool only while a frame
+// is written.
+var upgrader = websocket.Upgrader{ReadBufferSize: 1024, WriteBufferPool: &sync.Pool{}}
 
 // checkOrigin allows clients without an Origin (terminals, tests), pages served by this
 // server, and the configured origins; a page elsewhere may not ride an operator's token.
@@ -35,7 +39,10 @@ func (s *Server) checkOrigin(r *http.Request) bool {
 	return strings.EqualFold(u.Host, r.Host) || slices.Contains(s.Origins, origin)
 }
 
-// serveWS upgrades a client, reads its subscription and serves it until it leaves.
+// serveWS upgrades a client and reads its subscription. The client is then served by
+// two goroutines of its own (reading, writing) and the request's goroutine returns, so
+// that what net/http keeps per connection (its buffered writer, its grown stack) goes:
+// an idle client costs little.
 func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 	p, aerr := s.Tokens.Authenticate(r)
 	if aerr != nil {
@@ -52,32 +59,50 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		return
 	}
-	defer conn.Close()
 	s.sockets.Store(conn, struct{}{})
-	defer s.sockets.Delete(conn)
+	sub, ok := s.readSubscription(conn, p)
+	if !ok {
+		s.sockets.Delete(conn)
+		conn.Close()
+		return
+	}
+	c, snap := s.Hub.join(sub)
+	s.Metrics.clients.Inc()
+	// Commands a client sends outlive this request; shutdown closes the sockets.
+	go s.serveClient(context.WithoutCancel(r.Context()), conn, p, c, snap)
+}
+
+// readSubscription reads the first message, which must be a subscription p may make;
+// the connection is told why when it is not.
+func (s *Server) readSubscription(conn *websocket.Conn, p Principal) (Subscription, bool) {
 	conn.SetReadLimit(s.Limits.MaxBody)
 	conn.SetReadDeadline(time.Now().Add(10 * time.Second))
 	var sub Subscription
 	if err := conn.ReadJSON(&sub); err != nil || sub.Type != "subscribe" {
 		closeWith(conn, websocket.ClosePolicyViolation, "first message must be a subscribe")
-		return
+		return sub, false
 	}
 	if e := allowView(p, &sub); e != nil {
 		closeWith(conn, websocket.ClosePolicyViolation, e.Message)
-		return
+		return sub, false
 	}
 	if p.Is(UnitRole, Ingest, Admin) { // may send fix batches
 		conn.SetReadLimit(s.Limits.MaxFixBody)
 	}
-	c, snap := s.Hub.join(sub)
-	s.Metrics.clients.Inc()
+	return sub, true
+}
+
+// serveClient reads what the client sends until it leaves, while its writer sends it
+// the snapshot and then its frames.
+func (s *Server) serveClient(ctx context.Context, conn *websocket.Conn, p Principal, c *client, snap *websocket.PreparedMessage) {
 	defer s.Metrics.clients.Dec()
+	defer s.sockets.Delete(conn)
 	writer := make(chan struct{})
 	go func() {
 		defer close(writer)
 		s.writePump(conn, c, snap)
 	}()
-	s.readPump(r.Context(), conn, p, c)
+	s.readPump(ctx, conn, p, c)
 	// Stop queuing for the client, stop its writer (closing the connection unblocks a
 	// write to a client that stopped reading) and wait for it, so nothing outlives the
 	// connection.

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"cmp"
 	"context"
 	"encoding/json"
@@ -211,6 +212,13 @@ func (l *latencies) add(d time.Duration) {
 	l.worst = l.worst[:min(len(l.worst), 3)]
 }
 
+// addAll adds many samples at once, without their times.
+func (l *latencies) addAll(ds []time.Duration) {
+	l.mu.Lock()
+	l.d = append(l.d, ds...)
+	l.mu.Unlock()
+}
+
 // slowest lists the slowest samples as "duration at UTC time".
 func (l *latencies) slowest() []string {
 	l.mu.Lock()
@@ -365,7 +373,7 @@ func loadFanout(ctx context.Context, s *server, o options) (map[string]any, erro
 	var measuring atomic.Bool
 	conns := make([]*websocket.Conn, o.clients)
 	r := rand.New(rand.NewPCG(5, 5))
-	var dialWG sync.WaitGroup
+	var dialWG, readers sync.WaitGroup
 	dialErr := make(chan error, 1)
 	sem := make(chan struct{}, 64)
 	for i := range conns {
@@ -373,9 +381,14 @@ func loadFanout(ctx context.Context, s *server, o options) (map[string]any, erro
 		if o.view == "unit" {
 			sub = map[string]any{"type": "subscribe", "view": "unit", "unit": units[i].ID}
 		} else {
-			// A wall on a quarter of the district, somewhere in it.
+			// A wall on a quarter of the district, somewhere in it; with -boxes, on one
+			// of that many boxes, as walls of one command center share a few views.
 			w, h := (area.maxLng-area.minLng)/2, (area.maxLat-area.minLat)/2
 			x, y := area.minLng+r.Float64()*w, area.minLat+r.Float64()*h
+			if o.boxes > 0 {
+				b := rand.New(rand.NewPCG(uint64(i%o.boxes), 5))
+				x, y = area.minLng+b.Float64()*w, area.minLat+b.Float64()*h
+			}
 			sub = map[string]any{"type": "subscribe", "view": "wall", "bbox": []float64{x, y, x + w, y + h}}
 		}
 		sem <- struct{}{}
@@ -390,7 +403,7 @@ func loadFanout(ctx context.Context, s *server, o options) (map[string]any, erro
 				return
 			}
 			conns[i] = conn
-			go readFrames(conn, &measuring, &frames, &frameLat, &fixLat)
+			readers.Go(func() { readFrames(conn, &measuring, &frames, &frameLat, &fixLat) })
 		})
 	}
 	dialWG.Wait()
@@ -426,6 +439,10 @@ func loadFanout(ctx context.Context, s *server, o options) (map[string]any, erro
 	if err := <-moveErr; err != nil {
 		return nil, fmt.Errorf("moving units: %w", err)
 	}
+	for _, c := range conns { // readers hand in their samples as they end
+		c.Close()
+	}
+	readers.Wait()
 	return map[string]any{"mode": "fanout", "view": o.view, "clients": o.clients, "units": len(units), "hz": o.hz,
 		"frame_latency": frameLat.summary(), "fix_latency": fixLat.summary(),
 		"frames_per_client_per_s": float64(frames.Load()) / float64(o.clients) / o.duration.Seconds(),
@@ -435,27 +452,49 @@ func loadFanout(ctx context.Context, s *server, o options) (map[string]any, erro
 
 // readFrames reads a client's frames; while measuring, it records each units frame.
 func readFrames(conn *websocket.Conn, measuring *atomic.Bool, frames *atomic.Int64, frameLat, fixLat *latencies) {
+	// The reader keeps its samples and hands them over in bunches, and reads only the
+	// times it needs from a frame: the load generator shares the machine with the server.
+	var mine, fixes []time.Duration
+	defer func() { frameLat.addAll(mine); fixLat.addAll(fixes) }()
+	typ := []byte(`{"type":"units"`)
 	for {
 		_, msg, err := conn.ReadMessage()
 		if err != nil {
 			return
 		}
 		at := time.Now()
-		if !measuring.Load() {
+		if !measuring.Load() || !bytes.HasPrefix(msg, typ) {
 			continue
 		}
-		var f struct {
-			Type  string
-			T     time.Time
-			Units []struct{ T time.Time }
-		}
-		if json.Unmarshal(msg, &f) != nil || f.Type != "units" {
+		t, rest, ok := nextTime(msg)
+		if !ok {
 			continue
 		}
 		frames.Add(1)
-		frameLat.add(at.Sub(f.T))
-		for _, u := range f.Units {
-			fixLat.add(at.Sub(u.T))
+		mine = append(mine, at.Sub(t))
+		if u, _, ok := nextTime(rest); ok { // the first unit's fix
+			fixes = append(fixes, at.Sub(u))
+		}
+		if len(mine) >= 1000 {
+			frameLat.addAll(mine)
+			fixLat.addAll(fixes)
+			mine, fixes = mine[:0], fixes[:0]
 		}
 	}
+}
+
+// nextTime finds the next "t":"…" in b and returns the time and what follows it.
+func nextTime(b []byte) (time.Time, []byte, bool) {
+	key := []byte(`"t":"`)
+	i := bytes.Index(b, key)
+	if i < 0 {
+		return time.Time{}, nil, false
+	}
+	b = b[i+len(key):]
+	j := bytes.IndexByte(b, '"')
+	if j < 0 {
+		return time.Time{}, nil, false
+	}
+	t, err := time.Parse(time.RFC3339Nano, string(b[:j]))
+	return t, b[j:], err == nil
 }

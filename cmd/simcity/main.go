@@ -4,7 +4,7 @@
 //
 //	simcity -url http://127.0.0.1:8080 -tokens DATA/tokens -load fixes  [-via http|ws] [-units 100000]
 //	simcity … -load alerts [-fix-rate 50000] [-alert-rate 10]
-//	simcity … -load fanout [-view unit|wall] [-clients 10000] [-hz 10]
+//	simcity … -load fanout [-view unit|wall] [-clients 10000] [-hz 10] [-boxes 8]
 //
 // Each prints its figures as one JSON object.
 package main
@@ -31,6 +31,7 @@ type options struct {
 	responders int
 	clients    int
 	view       string
+	boxes      int
 	hz         float64
 }
 
@@ -49,6 +50,7 @@ func main() {
 	flag.IntVar(&o.responders, "responders", 200, "alerts: police cars, each with its own socket, that alerts are placed on")
 	flag.IntVar(&o.clients, "clients", 1000, "fanout: WebSocket clients")
 	flag.StringVar(&o.view, "view", "unit", "fanout: unit (each client its own unit) or wall (a quarter of the district each)")
+	flag.IntVar(&o.boxes, "boxes", 0, "fanout with -view wall: walls share this many boxes (0: every wall its own)")
 	flag.Float64Var(&o.hz, "hz", 10, "fanout: fixes per second per moving unit")
 	flag.Parse()
 
