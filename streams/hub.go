@@ -179,6 +179,7 @@ type unitState struct {
 	lastLng float64
 	shown   [][2]float64
 	dirty   bool   // in Hub.dirty
+	changed uint64 // seq of its last change
 	flush   uint64 // the last FlushUnits that sent it, and where in its list
 	flushAt int
 }
@@ -267,7 +268,24 @@ type Hub struct {
 	flushes   uint64       // FlushUnits calls that sent units
 	clients   map[*client]struct{}
 
+	// The latest frames but units, in a ring, so that a client that comes back with
+	// the last seq it saw resumes without a gap: every frame after seq lost is here.
+	history [historyLen]pastFrame
+	written uint64 // frames ever put in history
+	lost    uint64
+
 	dropped atomic.Uint64 // frames dropped for slow clients
+}
+
+// historyLen is how many frames a reconnecting client may have missed and still
+// resume; at a busy district's few frames a second, some minutes of them.
+const historyLen = 4096
+
+// pastFrame is a frame sent and who it was for.
+type pastFrame struct {
+	seq  uint64
+	msg  *websocket.PreparedMessage
+	want func(*client) bool
 }
 
 // NewHub returns an empty hub.
@@ -282,6 +300,7 @@ func (h *Hub) Reset(v View) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	h.seq, h.t = v.Seq, v.T
+	h.history, h.written, h.lost = [historyLen]pastFrame{}, 0, v.Seq // frames before are not known
 	clear(h.units)
 	clear(h.incidents)
 	clear(h.cameras)
@@ -347,6 +366,7 @@ func (h *Hub) Publish(b Batch) {
 			continue
 		}
 		st.cur.Lat, st.cur.Lng, st.cur.Heading, st.cur.Speed, st.cur.T, st.enc = m.Lat, m.Lng, m.Heading, m.Speed, dispatch.Millis{Time: m.T}, nil
+		st.changed = b.Seq
 		h.markDirty(st)
 	}
 	for _, u := range b.Units {
@@ -355,7 +375,7 @@ func (h *Hub) Publish(b Batch) {
 			st = &unitState{}
 			h.units[u.ID] = st
 		}
-		st.cur, st.enc = u, nil
+		st.cur, st.enc, st.changed = u, nil, b.Seq
 		h.markDirty(st)
 	}
 	for _, cam := range b.Cameras {
@@ -427,11 +447,16 @@ func (h *Hub) Publish(b Batch) {
 	}
 }
 
-// fanOut queues msg for every client for which want is true. Called with h.mu held.
+// fanOut queues msg for every client for which want is true, and keeps it for
+// clients that resume. Called with h.mu held.
 func (h *Hub) fanOut(msg *websocket.PreparedMessage, want func(*client) bool) {
 	if msg == nil {
 		return
 	}
+	slot := &h.history[h.written%historyLen]
+	h.lost = max(h.lost, slot.seq)
+	*slot = pastFrame{seq: h.seq, msg: msg, want: want}
+	h.written++
 	for c := range h.clients {
 		if want(c) {
 			h.deliver(c, msg)
@@ -580,8 +605,8 @@ func (s *Subscription) inBoxAny(pos [][2]float64) bool {
 	return false
 }
 
-// snapshotFor encodes everything sub can see. Called with h.mu held.
-func (h *Hub) snapshotFor(sub *Subscription) *websocket.PreparedMessage {
+// unitsInView lists the units sub sees, by id. Called with h.mu held.
+func (h *Hub) unitsInView(sub *Subscription) []*unitState {
 	var units []*unitState
 	switch sub.View {
 	case "wall":
@@ -596,7 +621,12 @@ func (h *Hub) snapshotFor(sub *Subscription) *websocket.PreparedMessage {
 			units = append(units, u)
 		}
 	}
-	buf := append(header("snapshot", h.seq, h.t), `,"units":[`...)
+	return units
+}
+
+// appendUnits appends the units' JSON, comma-separated, for a client of sub that is
+// being told of them outside a units frame. Called with h.mu held.
+func (h *Hub) appendUnits(buf []byte, sub *Subscription, units []*unitState) []byte {
 	for i, u := range units {
 		if i > 0 {
 			buf = append(buf, ',')
@@ -607,6 +637,13 @@ func (h *Hub) snapshotFor(sub *Subscription) *websocket.PreparedMessage {
 			u.shown = append(u.shown, [2]float64{u.cur.Lat, u.cur.Lng})
 		}
 	}
+	return buf
+}
+
+// snapshotFor encodes everything sub can see. Called with h.mu held.
+func (h *Hub) snapshotFor(sub *Subscription) *websocket.PreparedMessage {
+	buf := append(header("snapshot", h.seq, h.t), `,"units":[`...)
+	buf = h.appendUnits(buf, sub, h.unitsInView(sub))
 	var incidents []*incidentState
 	for id := range h.incidents {
 		if inc := h.incidents[id]; sub.wantsIncident(inc.view) {
@@ -641,11 +678,46 @@ func (h *Hub) snapshotFor(sub *Subscription) *websocket.PreparedMessage {
 // join registers a client and returns its first snapshot; every frame queued for it
 // afterwards is newer than the snapshot.
 func (h *Hub) join(sub Subscription) (*client, *websocket.PreparedMessage) {
+	return h.resume(sub, nil)
+}
+
+// resume adds a client that saw frames up to seq *since (nil: a new client). When
+// every frame it missed is still kept, they are queued for it, then a units frame
+// with the units in its view and those that left it, and no snapshot is returned;
+// otherwise it starts from a snapshot.
+func (h *Hub) resume(sub Subscription, since *uint64) (*client, *websocket.PreparedMessage) {
 	c := &client{sub: sub, send: make(chan *websocket.PreparedMessage, queueLen), done: make(chan struct{})}
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	h.clients[c] = struct{}{}
-	return c, h.snapshotFor(&c.sub)
+	if since == nil || *since < h.lost || *since > h.seq {
+		return c, h.snapshotFor(&c.sub)
+	}
+	var missed []*websocket.PreparedMessage
+	for n := h.written - min(h.written, historyLen); n < h.written; n++ {
+		if f := &h.history[n%historyLen]; f.seq > *since && f.want(c) {
+			missed = append(missed, f.msg)
+		}
+	}
+	if len(missed)+1 > queueLen {
+		return c, h.snapshotFor(&c.sub)
+	}
+	for _, msg := range missed {
+		c.send <- msg
+	}
+	units := h.unitsInView(&c.sub)
+	if c.sub.View == "wall" {
+		for _, u := range h.units {
+			if u.changed > *since && !c.sub.inBox(u.cur.Lat, u.cur.Lng) {
+				units = append(units, u) // it left the box: its position outside says so
+			}
+		}
+		slices.SortFunc(units, func(a, b *unitState) int { return strings.Compare(a.cur.ID, b.cur.ID) })
+	}
+	buf := append(header("units", h.seq, h.t), `,"units":[`...)
+	buf = h.appendUnits(buf, &c.sub, units)
+	c.send <- prepareBytes(append(buf, "]}"...))
+	return c, nil
 }
 
 // leave unregisters a client: nothing is queued for it afterwards.

@@ -16,6 +16,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -1270,6 +1271,119 @@ func TestUnitFrameJSON(t *testing.T) {
 		}
 		if got := f.appendJSON(nil); string(got) != string(want) {
 			t.Errorf("encoded\n%s\nencoding/json\n%s", got, want)
+		}
+	}
+}
+
+// TestHubResume: a wall that comes back with the last seq it saw gets exactly the
+// frames it missed, then a units frame with the units in its box and the one that
+// left it; with a seq the hub no longer covers, or a future one, it starts afresh.
+func TestHubResume(t *testing.T) {
+	h := NewHub(zerolog.Nop())
+	t0 := time.Date(2026, 11, 22, 8, 0, 0, 0, time.UTC)
+	var units []dispatch.UnitView
+	for i := range 10 {
+		units = append(units, dispatch.UnitView{ID: fmt.Sprintf("U%03d", i), Lat: 24.40 + float64(i)*0.002, Lng: 118.1, Status: dispatch.Available})
+	}
+	h.Reset(View{Seq: 1, T: t0, Units: units})
+	box := Subscription{Type: "subscribe", View: "wall", BBox: [4]float64{118.0, 24.39, 118.2, 24.5}}
+	stay, _ := h.join(box)
+	gone, _ := h.join(box)
+	h.leave(gone)
+
+	inc := dispatch.IncidentView{ID: "INC-000001", Status: "open", Lat: 24.41, Lng: 118.1}
+	h.Publish(Batch{Seq: 2, T: t0.Add(time.Second), Incidents: []dispatch.IncidentView{inc}})
+	h.Publish(Batch{Seq: 3, T: t0.Add(2 * time.Second),
+		Assignments: []dispatch.Change{{Kind: dispatch.Assigned, Incident: inc.ID, Unit: "U001", Tier: 1}}})
+	out, in := unitFrame(units[2]), unitFrame(units[3])
+	out.Lat, in.Lng = 24.7, 118.11
+	h.Publish(Batch{Seq: 4, T: t0.Add(3 * time.Second), Units: []UnitFrame{out, in}})
+	h.FlushUnits()
+
+	var missed []string // what the wall that stayed got, but units frames
+	for len(stay.send) > 0 {
+		if b := string(preparedData(t, <-stay.send)); !strings.HasPrefix(b, `{"type":"units"`) {
+			missed = append(missed, b)
+		}
+	}
+	if len(missed) != 2 {
+		t.Fatalf("the wall that stayed got %d frames but units, want incident and assignment", len(missed))
+	}
+	since := uint64(1)
+	back, snap := h.resume(box, &since)
+	if snap != nil {
+		t.Fatal("resumed wall was given a snapshot")
+	}
+	var got []string
+	for len(back.send) > 0 {
+		got = append(got, string(preparedData(t, <-back.send)))
+	}
+	if len(got) != 3 || !slices.Equal(got[:2], missed) {
+		t.Fatalf("resumed wall got %q, want %q and a units frame", got, missed)
+	}
+	var uf struct {
+		Type  string
+		Seq   uint64
+		Units []UnitFrame
+	}
+	if err := json.Unmarshal([]byte(got[2]), &uf); err != nil || uf.Type != "units" || uf.Seq != 4 {
+		t.Fatalf("last frame %s: want a units frame at seq 4", got[2])
+	}
+	if len(uf.Units) != 10 {
+		t.Fatalf("units frame has %d units, want the 9 in the box and the one that left", len(uf.Units))
+	}
+	for _, u := range uf.Units {
+		if u.ID == "U002" && u.Lat != 24.7 || u.ID == "U003" && u.Lng != 118.11 {
+			t.Fatalf("unit %s at its old position %v,%v", u.ID, u.Lat, u.Lng)
+		}
+	}
+
+	// Nothing missed: only the units frame.
+	since = 4
+	if c, snap := h.resume(box, &since); snap != nil || len(c.send) != 1 {
+		t.Fatalf("resume at the latest seq: snapshot %v, %d frames queued", snap != nil, len(c.send))
+	}
+	for name, s := range map[string]uint64{"before the hub's start": 0, "from the future": 9} {
+		if c, snap := h.resume(box, &s); snap == nil || len(c.send) != 0 {
+			t.Fatalf("resume %s: want a snapshot and nothing queued", name)
+		}
+	}
+	// Frames pushed out of the history: a snapshot.
+	for i := range historyLen {
+		h.Publish(Batch{Seq: uint64(5 + i), T: t0.Add(4 * time.Second), Incidents: []dispatch.IncidentView{inc}})
+	}
+	since = 4
+	if c, snap := h.resume(box, &since); snap == nil || len(c.send) != 0 {
+		t.Fatal("resume past the history: want a snapshot")
+	}
+	since = 4090
+	if c, snap := h.resume(box, &since); snap != nil || len(c.send) != 11 {
+		t.Fatalf("resume 10 frames back: snapshot %v, %d frames queued, want 10 and units", snap != nil, len(c.send))
+	}
+}
+
+// TestWSResume: a wall that reconnects with the last seq it saw is sent the incident
+// opened while it was away, and no snapshot.
+func TestWSResume(t *testing.T) {
+	s := newTestServer(t, 20*time.Millisecond)
+	s.must(200, "PUT", "/api/v1/units/R-1", tokOperator, `{"force":"police","mode":"car"}`)
+	s.must(202, "POST", "/api/v1/fixes", tokIngest, `[{"unit":"R-1","lat":24.50,"lng":118.12}]`)
+	s.settle()
+	first := s.subscribe(tokOperator, `{"type":"subscribe","view":"wall"}`)
+	seq := first.expect("snapshot", nil)["seq"].(float64)
+	first.conn.Close()
+
+	s.must(201, "POST", "/api/v1/alerts", tokOperator, `{"id":"RES-1","lat":24.501,"lng":118.121,"category":"criminal","priority":2}`)
+	s.settle()
+	back := s.subscribe(tokOperator, fmt.Sprintf(`{"type":"subscribe","view":"wall","seq":%d}`, uint64(seq)))
+	inc := back.expect("incident", nil)
+	if inc["seq"].(float64) <= seq {
+		t.Fatalf("resumed with an incident frame of seq %v, not after %v", inc["seq"], seq)
+	}
+	back.expect("units", nil)
+	for _, f := range back.all() {
+		if f["type"] == "snapshot" {
+			t.Fatal("a resumed wall was sent a snapshot")
 		}
 	}
 }

@@ -60,36 +60,40 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.sockets.Store(conn, struct{}{})
-	sub, ok := s.readSubscription(conn, p)
+	sub, since, ok := s.readSubscription(conn, p)
 	if !ok {
 		s.sockets.Delete(conn)
 		conn.Close()
 		return
 	}
-	c, snap := s.Hub.join(sub)
+	c, snap := s.Hub.resume(sub, since)
 	s.Metrics.clients.Inc()
 	// Commands a client sends outlive this request; shutdown closes the sockets.
 	go s.serveClient(context.WithoutCancel(r.Context()), conn, p, c, snap)
 }
 
-// readSubscription reads the first message, which must be a subscription p may make;
-// the connection is told why when it is not.
-func (s *Server) readSubscription(conn *websocket.Conn, p Principal) (Subscription, bool) {
+// readSubscription reads the first message, which must be a subscription p may make,
+// with the last seq the client saw if it is coming back; the connection is told why
+// when it is not.
+func (s *Server) readSubscription(conn *websocket.Conn, p Principal) (_ Subscription, since *uint64, ok bool) {
 	conn.SetReadLimit(s.Limits.MaxBody)
 	conn.SetReadDeadline(time.Now().Add(10 * time.Second))
-	var sub Subscription
-	if err := conn.ReadJSON(&sub); err != nil || sub.Type != "subscribe" {
-		closeWith(conn, websocket.ClosePolicyViolation, "first message must be a subscribe")
-		return sub, false
+	var m struct {
+		Subscription
+		Seq *uint64 `json:"seq"`
 	}
-	if e := allowView(p, &sub); e != nil {
+	if err := conn.ReadJSON(&m); err != nil || m.Type != "subscribe" {
+		closeWith(conn, websocket.ClosePolicyViolation, "first message must be a subscribe")
+		return m.Subscription, nil, false
+	}
+	if e := allowView(p, &m.Subscription); e != nil {
 		closeWith(conn, websocket.ClosePolicyViolation, e.Message)
-		return sub, false
+		return m.Subscription, nil, false
 	}
 	if p.Is(UnitRole, Ingest, Admin) { // may send fix batches
 		conn.SetReadLimit(s.Limits.MaxFixBody)
 	}
-	return sub, true
+	return m.Subscription, m.Seq, true
 }
 
 // serveClient reads what the client sends until it leaves, while its writer sends it
