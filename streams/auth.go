@@ -79,11 +79,13 @@ func LoadTokens(path string) (*Tokens, error) {
 		if !slices.Contains(roles, p.Role) {
 			return nil, fmt.Errorf("tokens %s:%d: unknown role %q", path, n, fields[1])
 		}
-		if p.Role == UnitRole {
-			if len(fields) != 3 {
-				return nil, fmt.Errorf("tokens %s:%d: a unit token needs its unit id", path, n)
-			}
-			p.Unit = fields[2]
+		switch {
+		case p.Role == UnitRole && len(fields) != 3:
+			return nil, fmt.Errorf("tokens %s:%d: a unit token needs its unit id", path, n)
+		case len(fields) == 3 && p.Role != UnitRole && p.Role != Volunteer:
+			return nil, fmt.Errorf("tokens %s:%d: only unit and volunteer tokens name a unit", path, n)
+		case len(fields) == 3:
+			p.Unit = fields[2] // a volunteer's own unit, when volunteers are units on the roster
 		}
 		if len(fields[0]) < 16 {
 			return nil, fmt.Errorf("tokens %s:%d: token shorter than 16 characters", path, n)

@@ -14,6 +14,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"commandd/dispatch"
+	"commandd/geo"
 )
 
 // The hub fans the engine's changes out to WebSocket clients. It keeps its own model of
@@ -131,9 +132,18 @@ type Subscription struct {
 	View     string     `json:"view"`           // wall, unit, volunteer
 	BBox     [4]float64 `json:"bbox,omitempty"` // minLng, minLat, maxLng, maxLat
 	Unit     string     `json:"unit,omitempty"`
+	Lat      float64    `json:"lat,omitempty"` // volunteer: where, when not following a unit
+	Lng      float64    `json:"lng,omitempty"`
 	Incident string     `json:"incident,omitempty"`
 	Speed    float64    `json:"speed,omitempty"`
 }
+
+// How far around it a unit's terminal lists open incidents, and a volunteer sees
+// public tasks, in metres.
+const (
+	nearbyUnit      = 3000
+	nearbyVolunteer = 2000
+)
 
 func (s *Subscription) inBox(lat, lng float64) bool {
 	if s.BBox == [4]float64{} {
@@ -142,15 +152,56 @@ func (s *Subscription) inBox(lat, lng float64) bool {
 	return lng >= s.BBox[0] && lat >= s.BBox[1] && lng <= s.BBox[2] && lat <= s.BBox[3]
 }
 
-// wantsIncident: walls see incidents in their box; a unit sees the incidents it is on.
-func (s *Subscription) wantsIncident(inc dispatch.IncidentView) bool {
-	switch s.View {
+// wantsIncident: walls see incidents in their box; a unit sees the incidents it is on
+// and the open ones near it; a volunteer, the open ones near it. Near is reckoned from
+// where the unit is now. Called with h.mu held.
+func (h *Hub) wantsIncident(sub *Subscription, inc dispatch.IncidentView) bool {
+	switch sub.View {
 	case "wall":
-		return s.inBox(inc.Lat, inc.Lng)
+		return sub.inBox(inc.Lat, inc.Lng)
 	case "unit":
-		return onIncident(inc, s.Unit)
+		return onIncident(inc, sub.Unit) || inc.Status != "closed" && h.near(sub, inc, nearbyUnit)
+	case "volunteer":
+		return inc.Status != "closed" && h.near(sub, inc, nearbyVolunteer)
 	}
 	return false
+}
+
+// near reports whether inc is within metres of the subscription's unit, or of its
+// point when it follows none.
+func (h *Hub) near(sub *Subscription, inc dispatch.IncidentView, metres float64) bool {
+	at := geo.Point{Lat: sub.Lat, Lng: sub.Lng}
+	if sub.Unit != "" {
+		u := h.units[sub.Unit]
+		if u == nil || u.cur.Lat == 0 && u.cur.Lng == 0 { // no fix yet
+			return false
+		}
+		at = geo.Point{Lat: u.cur.Lat, Lng: u.cur.Lng}
+	}
+	return geo.Distance(at, geo.Point{Lat: inc.Lat, Lng: inc.Lng}) <= metres
+}
+
+// publicTask is what volunteers see of an incident: what and where, not who called
+// or who is sent.
+type publicTask struct {
+	ID       string            `json:"id"`
+	Status   string            `json:"status"`
+	Priority int               `json:"priority"`
+	Category dispatch.Category `json:"category"`
+	Lat      float64           `json:"lat"`
+	Lng      float64           `json:"lng"`
+	Cell     geo.Cell          `json:"cell"`
+	Received dispatch.Millis   `json:"received"`
+}
+
+func public(inc dispatch.IncidentView) publicTask {
+	return publicTask{ID: inc.ID, Status: inc.Status, Priority: inc.Priority, Category: inc.Category,
+		Lat: inc.Lat, Lng: inc.Lng, Cell: inc.Cell, Received: inc.Received}
+}
+
+// followsUnit reports whether the subscription gets a unit's own frames.
+func (s *Subscription) followsUnit() bool {
+	return s.Unit != "" && (s.View == "unit" || s.View == "volunteer")
 }
 
 // client is one WebSocket subscriber.
@@ -252,6 +303,16 @@ func appendJSONFloat(b []byte, f float64) []byte {
 type incidentState struct {
 	view dispatch.IncidentView
 	enc  []byte // JSON of view
+	pub  []byte // JSON of its public task
+}
+
+func encodeIncident(inc dispatch.IncidentView) (incidentState, error) {
+	enc, err := json.Marshal(inc)
+	if err != nil {
+		return incidentState{}, err
+	}
+	pub, err := json.Marshal(public(inc))
+	return incidentState{view: inc, enc: enc, pub: pub}, err
 }
 
 // Hub holds the clients and the model they are served from.
@@ -310,8 +371,8 @@ func (h *Hub) Reset(v View) {
 		h.units[u.ID] = &unitState{cur: f, told: true, lastLat: f.Lat, lastLng: f.Lng}
 	}
 	for _, inc := range v.Incidents {
-		if enc, err := json.Marshal(inc); err == nil {
-			h.incidents[inc.ID] = incidentState{view: inc, enc: enc}
+		if st, err := encodeIncident(inc); err == nil {
+			h.incidents[inc.ID] = st
 		}
 	}
 	for _, c := range v.Cameras {
@@ -393,7 +454,7 @@ func (h *Hub) Publish(b Batch) {
 		if last != nil && last[inc.ID] != i {
 			continue
 		}
-		enc, err := json.Marshal(inc)
+		st, err := encodeIncident(inc)
 		if err != nil {
 			h.logger.Error().Err(err).Str("incident", inc.ID).Msg("encode incident")
 			continue
@@ -402,15 +463,17 @@ func (h *Hub) Publish(b Batch) {
 		if inc.Status == "closed" {
 			delete(h.incidents, inc.ID)
 		} else {
-			h.incidents[inc.ID] = incidentState{view: inc, enc: enc}
+			h.incidents[inc.ID] = st
 		}
-		buf = append(append(append(buf[:0], header("incident", b.Seq, b.T)...), ','), enc[1:]...)
-		msg := prepareBytes(buf)
-		// A unit also hears of an incident it was on and is no longer (released,
-		// or the incident closed), so its terminal can let go of it.
-		h.fanOut(msg, func(c *client) bool {
-			return c.sub.wantsIncident(inc) || had && c.sub.wantsIncident(old.view)
-		})
+		// A client also hears of an incident it saw and no longer does (a unit
+		// released, the incident closed), so it can let go of it.
+		wants := func(c *client) bool {
+			return h.wantsIncident(&c.sub, inc) || had && h.wantsIncident(&c.sub, old.view)
+		}
+		buf = append(append(append(buf[:0], header("incident", b.Seq, b.T)...), ','), st.enc[1:]...)
+		h.fanOut(prepareBytes(buf), func(c *client) bool { return c.sub.View != "volunteer" && wants(c) })
+		buf = append(append(append(buf[:0], header("incident", b.Seq, b.T)...), ','), st.pub[1:]...)
+		h.fanOut(prepareBytes(buf), func(c *client) bool { return c.sub.View == "volunteer" && wants(c) })
 	}
 	for _, a := range b.Assignments {
 		head.Type = "assignment"
@@ -422,7 +485,7 @@ func (h *Hub) Publish(b Batch) {
 			ETA      float64 `json:"eta_s"`
 		}{head, a.Incident, a.Unit, a.Tier, a.ETA})
 		unit := a.Unit
-		h.fanOut(msg, func(c *client) bool { return c.sub.View == "wall" || c.sub.View == "unit" && c.sub.Unit == unit })
+		h.fanOut(msg, func(c *client) bool { return c.sub.View == "wall" || c.sub.followsUnit() && c.sub.Unit == unit })
 	}
 	for _, ce := range b.Camera {
 		head.Type = "camera"
@@ -511,10 +574,10 @@ func (h *Hub) FlushUnits() {
 	}
 	walls, units := 0, 0
 	for c := range h.clients {
-		switch c.sub.View {
-		case "wall":
+		switch {
+		case c.sub.View == "wall":
 			walls++
-		case "unit":
+		case c.sub.followsUnit():
 			units++
 		}
 	}
@@ -563,7 +626,7 @@ func (h *Hub) FlushUnits() {
 					n++
 				}
 			}
-		case "unit":
+		case "unit", "volunteer":
 			if st := h.units[sub.Unit]; st != nil && st.flush == h.flushes {
 				i := st.flushAt
 				sel[i/8] |= 1 << (i % 8)
@@ -616,7 +679,7 @@ func (h *Hub) unitsInView(sub *Subscription) []*unitState {
 			}
 		}
 		slices.SortFunc(units, func(a, b *unitState) int { return strings.Compare(a.cur.ID, b.cur.ID) })
-	case "unit":
+	case "unit", "volunteer":
 		if u, ok := h.units[sub.Unit]; ok {
 			units = append(units, u)
 		}
@@ -646,7 +709,7 @@ func (h *Hub) snapshotFor(sub *Subscription) *websocket.PreparedMessage {
 	buf = h.appendUnits(buf, sub, h.unitsInView(sub))
 	var incidents []*incidentState
 	for id := range h.incidents {
-		if inc := h.incidents[id]; sub.wantsIncident(inc.view) {
+		if inc := h.incidents[id]; h.wantsIncident(sub, inc.view) {
 			incidents = append(incidents, &inc)
 		}
 	}
@@ -656,7 +719,11 @@ func (h *Hub) snapshotFor(sub *Subscription) *websocket.PreparedMessage {
 		if i > 0 {
 			buf = append(buf, ',')
 		}
-		buf = append(buf, inc.enc...)
+		if sub.View == "volunteer" {
+			buf = append(buf, inc.pub...)
+		} else {
+			buf = append(buf, inc.enc...)
+		}
 	}
 	cameras := []dispatch.CameraView{}
 	if sub.View == "wall" {

@@ -308,7 +308,10 @@ func TestWSRefusals(t *testing.T) {
 		{name: "bad origin", token: tokOperator, origin: "::nonsense", first: `{"type":"subscribe","view":"wall"}`, status: 403},
 		{name: "not a subscribe", token: tokOperator, first: `{"type":"fix","unit":"P-17","lat":24.5,"lng":118.1}`, reason: "first message must be a subscribe"},
 		{name: "not json", token: tokOperator, first: `hello`, reason: "first message must be a subscribe"},
-		{name: "volunteer view", token: tokOperator, first: `{"type":"subscribe","view":"volunteer"}`, reason: "not available"},
+		{name: "volunteer view nowhere", token: tokVolunteer, first: `{"type":"subscribe","view":"volunteer"}`, reason: "needs lat and lng"},
+		{name: "volunteer view off the map", token: tokVolunteer, first: `{"type":"subscribe","view":"volunteer","lat":95,"lng":118}`, reason: "needs lat and lng"},
+		{name: "volunteer view of a unit", token: tokVolunteer, first: `{"type":"subscribe","view":"volunteer","unit":"P-17"}`, reason: "may not see the volunteer view"},
+		{name: "replay view", token: tokOperator, first: `{"type":"subscribe","view":"replay"}`, reason: "not available"},
 		{name: "replay view", token: tokSupervisor, first: `{"type":"subscribe","view":"replay","incident":"INC-000001","speed":10}`, reason: "not available"},
 		{name: "unknown view", token: tokOperator, first: `{"type":"subscribe","view":"moon"}`, reason: "unknown view"},
 		{name: "long unknown view", token: tokOperator, first: `{"type":"subscribe","view":"` + strings.Repeat("月", 100) + `"}`, reason: "unknown view"},
@@ -1385,5 +1388,58 @@ func TestWSResume(t *testing.T) {
 		if f["type"] == "snapshot" {
 			t.Fatal("a resumed wall was sent a snapshot")
 		}
+	}
+}
+
+// TestWSNearby: an off-duty unit's terminal lists the open incidents within 3 km of
+// it; a volunteer sees those within 2 km of its point as public tasks (no callers, no
+// units); both hear when one closes, and neither hears of incidents far off.
+func TestWSNearby(t *testing.T) {
+	s := newTestServer(t, 20*time.Millisecond)
+	s.must(200, "PUT", "/api/v1/units/P-17", tokOperator, `{"force":"police","mode":"car","status":"offduty"}`)
+	s.must(202, "POST", "/api/v1/fixes", tokIngest, `[{"unit":"P-17","lat":24.5000,"lng":118.1200}]`)
+	s.settle()
+	unit := s.subscribe(tokP17, `{"type":"subscribe","view":"unit"}`)
+	vol := s.subscribe(tokVolunteer, `{"type":"subscribe","view":"volunteer","lat":24.5000,"lng":118.1200}`)
+	unit.expect("snapshot", nil)
+	vol.expect("snapshot", nil)
+
+	// ~1.1 km, ~2.6 km and ~20 km away.
+	near := s.must(201, "POST", "/api/v1/alerts", tokIngest, `{"id":"N-1","lat":24.510,"lng":118.120,"category":"criminal","priority":2,"phone":"13800000000"}`)["incident"].(string)
+	mid := s.must(201, "POST", "/api/v1/alerts", tokIngest, `{"id":"N-2","lat":24.5234,"lng":118.120,"category":"traffic","priority":3}`)["incident"].(string)
+	far := s.must(201, "POST", "/api/v1/alerts", tokIngest, `{"id":"N-3","lat":24.68,"lng":118.12,"category":"traffic","priority":3}`)["incident"].(string)
+	for _, id := range []string{near, mid} {
+		unit.saw("incident", func(m map[string]any) bool { return m["id"] == id && m["alerts"] != nil })
+	}
+	task := vol.saw("incident", func(m map[string]any) bool { return m["id"] == near })
+	for _, private := range []string{"alerts", "tiers", "timeline", "camera_events", "address"} {
+		if _, ok := task[private]; ok {
+			t.Errorf("a volunteer's task carries %q: %v", private, task)
+		}
+	}
+	if task["category"] != "criminal" || task["lat"] != 24.51 {
+		t.Errorf("volunteer task %v", task)
+	}
+	s.must(200, "POST", "/api/v1/incidents/"+near+"/close", tokOperator, `{"disposition":"resolved"}`)
+	unit.expect("incident", func(m map[string]any) bool { return m["id"] == near && m["status"] == "closed" })
+	vol.expect("incident", func(m map[string]any) bool { return m["id"] == near && m["status"] == "closed" })
+	s.settle()
+	for _, m := range vol.all() {
+		if m["type"] == "incident" && m["id"] != near {
+			t.Errorf("volunteer 2 km from nowhere near got incident %v", m["id"])
+		}
+		if m["type"] == "assignment" || m["type"] == "units" && len(ids(m["units"])) > 0 {
+			t.Errorf("volunteer following no unit got %v", m)
+		}
+	}
+	for _, m := range unit.all() {
+		if m["type"] == "incident" && m["id"] == far {
+			t.Error("the unit was sent an incident 20 km away")
+		}
+	}
+	// A new terminal's snapshot lists what is near now.
+	again := s.subscribe(tokP17, `{"type":"subscribe","view":"unit"}`)
+	if got := fmt.Sprint(ids(again.expect("snapshot", nil)["incidents"])); got != "["+mid+"]" {
+		t.Errorf("unit snapshot incidents %s, want [%s]", got, mid)
 	}
 }

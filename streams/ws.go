@@ -163,10 +163,26 @@ func allowView(p Principal, sub *Subscription) *Error {
 		}
 		*sub = Subscription{Type: sub.Type, View: sub.View}
 		return nil
-	case "volunteer", "replay":
+	case "volunteer":
+		if sub.Unit == "" && p.Is(UnitRole, Volunteer) {
+			sub.Unit = p.Unit
+		}
+		if !(p.Is(Admin, Operator, Supervisor) || p.Is(UnitRole, Volunteer) && p.Unit == sub.Unit) {
+			break
+		}
+		if sub.Unit == "" {
+			if sub.Lat < -90 || sub.Lat > 90 || sub.Lng < -180 || sub.Lng > 180 || sub.Lat == 0 && sub.Lng == 0 {
+				return Invalid("lat", "the volunteer view needs lat and lng in range, or a unit to follow")
+			}
+			*sub = Subscription{Type: sub.Type, View: sub.View, Lat: sub.Lat, Lng: sub.Lng}
+		} else {
+			*sub = Subscription{Type: sub.Type, View: sub.View, Unit: sub.Unit}
+		}
+		return nil
+	case "replay":
 		return Errorf("unavailable", "view", "the %s view is not available yet", sub.View)
 	default:
-		return Invalid("view", "unknown view %q (want wall or unit)", sub.View)
+		return Invalid("view", "unknown view %q (want wall, unit, volunteer or ingest)", sub.View)
 	}
 	return Errorf("permission_denied", "view", "role %s may not see the %s view", p.Role, sub.View)
 }
