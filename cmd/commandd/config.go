@@ -28,12 +28,14 @@ type Config struct {
 	OsmAndListen  string        `flag:"osmand-listen" help:"extra address serving the OsmAnd / Traccar Client protocol at / (Traccar's port is 5055); empty: only /osmand"`
 	Rate          float64       `flag:"rate" help:"requests per second allowed per token (and per OsmAnd device); bursts of twice that"`
 	LogLevel      string        `flag:"log-level" help:"debug, info, warn or error"`
+	Demo          bool          `flag:"demo" help:"a living city to look at: the sample district (Huli, generated) for the engine, and a simulated city inside driving it over the API"`
+	DemoRate      float64       `flag:"demo-rate" help:"with --demo: alerts and camera events at this many times the district's real rate"`
 	DebugListen   string        `flag:"debug-listen" help:"address serving Go's /debug/pprof profiles for the engineer on call; empty: off (keep it on loopback)"`
 }
 
 func defaults() Config {
 	return Config{Listen: "127.0.0.1:8080", Data: "data", Region: "default", LogSync: "always",
-		SnapshotEvery: 30 * time.Second, Tick: time.Second, FrameRate: 10, Rate: 500, LogLevel: "info"}
+		SnapshotEvery: 30 * time.Second, Tick: time.Second, FrameRate: 10, Rate: 500, LogLevel: "info", DemoRate: 20}
 }
 
 // parseConfig reads flags over environment over defaults. The flags come from the

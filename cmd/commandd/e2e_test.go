@@ -21,6 +21,8 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
+
+	"commandd/fixtures"
 )
 
 var binary string
@@ -379,4 +381,69 @@ func TestOsmAnd(t *testing.T) {
 			t.Errorf("GET %s: %d %v, want %d", tc.path, got, m, tc.want)
 		}
 	}
+}
+
+// TestDemo: with --demo the server comes up with the sample district's roster, and the
+// city inside it raises incidents that its units answer, moving as they go.
+func TestDemo(t *testing.T) {
+	s := start(t, t.TempDir(), "--demo", "--demo-rate", "1000")
+	d, err := fixtures.GenerateDistrict(fixtures.DefaultDistrict)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// list GETs a JSON array as the operator.
+	list := func(path string) []map[string]any {
+		_, m := s.do("GET", path, tokOperator, "")
+		var out []map[string]any
+		if err := json.Unmarshal([]byte(m["_raw"].(string)), &out); err != nil {
+			t.Fatalf("GET %s: %v", path, err)
+		}
+		return out
+	}
+	positions := func() map[string][2]float64 {
+		out := map[string][2]float64{}
+		for _, u := range list("/api/v1/units") {
+			lat, _ := u["lat"].(float64)
+			lng, _ := u["lng"].(float64)
+			out[u["id"].(string)] = [2]float64{lat, lng}
+		}
+		return out
+	}
+	eventually := func(what string, ok func() bool) {
+		for deadline := time.Now().Add(60 * time.Second); !ok(); time.Sleep(500 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("demo: never %s", what)
+			}
+		}
+	}
+	var first map[string][2]float64
+	eventually("placed the district's units", func() bool {
+		first = positions()
+		placed := 0
+		for _, p := range first {
+			if p != [2]float64{} {
+				placed++
+			}
+		}
+		return len(first) == len(d.Units) && placed == len(d.Units)
+	})
+	eventually("met a tier", func() bool {
+		for _, inc := range list("/api/v1/incidents?status=all") {
+			for _, tr := range inc["tiers"].([]any) {
+				if tr.(map[string]any)["state"] == "met" {
+					return true
+				}
+			}
+		}
+		return false
+	})
+	eventually("moved a tenth of its units", func() bool {
+		moved := 0
+		for id, p := range positions() {
+			if p != first[id] {
+				moved++
+			}
+		}
+		return moved >= len(d.Units)/10
+	})
 }

@@ -22,6 +22,8 @@ import (
 	"github.com/rs/zerolog"
 
 	"commandd/dispatch"
+	"commandd/fixtures"
+	"commandd/fixtures/city"
 	"commandd/streams"
 )
 
@@ -76,8 +78,17 @@ func run(ctx context.Context, cfg Config, logger zerolog.Logger) error {
 	}
 	defer log.Close()
 
+	engineCfg := dispatch.Config{Recommend: cfg.Recommend}
+	var district *fixtures.District
+	if cfg.Demo {
+		if district, err = fixtures.GenerateDistrict(fixtures.DefaultDistrict); err != nil {
+			return err
+		}
+		engineCfg = district.EngineConfig()
+		engineCfg.Recommend = cfg.Recommend
+	}
 	hub := streams.NewHub(logger)
-	loop, err := streams.NewLoop(log, dispatch.Config{Recommend: cfg.Recommend}, hub, cfg.Data, cfg.SnapshotEvery, logger)
+	loop, err := streams.NewLoop(log, engineCfg, hub, cfg.Data, cfg.SnapshotEvery, logger)
 	if err != nil {
 		return err
 	}
@@ -139,10 +150,19 @@ func run(ctx context.Context, cfg Config, logger zerolog.Logger) error {
 		go func() { _ = debugSrv.Serve(dln) }()
 		defer debugSrv.Close()
 	}
+	if district != nil {
+		go runDemo(ctx, "http://"+ln.Addr().String(), tokens, district, cfg.DemoRate, logger)
+	}
 	abs, _ := filepath.Abs(tokensPath)
 	logger.Info().Str("listen", ln.Addr().String()).Str("tokens", abs).Str("data", cfg.Data).Msg("commandd serving")
-	fmt.Fprintf(os.Stderr, "\ncommandd is up on http://%s\n  API token for operators: %s\n  tokens file: %s\n\n",
+	fmt.Fprintf(os.Stderr, "\ncommandd is up on http://%s\n  API token for operators: %s\n  tokens file: %s\n",
 		ln.Addr(), tokens.Token(streams.Operator), abs)
+	if district != nil {
+		fmt.Fprintf(os.Stderr, "  demo: %d units and %d cameras of the sample district coming on line, alerts at %gx Huli's rate\n"+
+			"  wall screen: http://%s/?access_token=%s (the web UI is still to come: watch ws://%s/ws, view wall)\n",
+			len(district.Units), len(district.Cameras), cfg.DemoRate, ln.Addr(), tokens.Token(streams.Operator), ln.Addr())
+	}
+	fmt.Fprintln(os.Stderr)
 
 	select {
 	case <-ctx.Done():
@@ -165,6 +185,23 @@ func run(ctx context.Context, cfg Config, logger zerolog.Logger) error {
 	}
 	logger.Info().Msg("stopped")
 	return nil
+}
+
+// runDemo lives the sample district against this server, through its API like any
+// outside system, until ctx ends.
+func runDemo(ctx context.Context, base string, tokens *streams.Tokens, d *fixtures.District, rate float64, logger zerolog.Logger) {
+	s, err := city.Connect(base, map[string]string{"admin": tokens.Token(streams.Admin),
+		"operator": tokens.Token(streams.Operator), "ingest": tokens.Token(streams.Ingest)})
+	if err == nil {
+		err = s.WaitReady(ctx)
+	}
+	if err == nil {
+		_, err = city.Run(ctx, s, city.Options{District: d, Seed: d.Seed, Busier: rate,
+			Logf: func(format string, args ...any) { logger.Info().Str("from", "demo").Msgf(format, args...) }})
+	}
+	if err != nil && ctx.Err() == nil {
+		logger.Error().Err(err).Msg("demo city stopped")
+	}
 }
 
 // every calls fn every d until ctx ends.

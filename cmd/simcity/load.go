@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
+
+	"commandd/fixtures/city"
 )
 
 // The load modes measure commandd from outside, over loopback, as the benchmarks of
@@ -25,11 +27,11 @@ import (
 var area = struct{ minLat, maxLat, minLng, maxLng float64 }{24.45, 24.56, 118.07, 118.21}
 
 // loadUnits makes n units named prefix+number, spread over the area by seed.
-func loadUnits(prefix string, n int, force, mode string, seed uint64) []unit {
+func loadUnits(prefix string, n int, force, mode string, seed uint64) []city.Unit {
 	r := rand.New(rand.NewPCG(seed, 1))
-	out := make([]unit, n)
+	out := make([]city.Unit, n)
 	for i := range out {
-		out[i] = unit{ID: fmt.Sprintf("%s%06d", prefix, i), Force: force, Mode: mode,
+		out[i] = city.Unit{ID: fmt.Sprintf("%s%06d", prefix, i), Force: force, Mode: mode,
 			Lat: area.minLat + r.Float64()*(area.maxLat-area.minLat), Lng: area.minLng + r.Float64()*(area.maxLng-area.minLng)}
 	}
 	return out
@@ -38,7 +40,7 @@ func loadUnits(prefix string, n int, force, mode string, seed uint64) []unit {
 // fixStream sends fixes of its units in batches, as fast as it can or at a rate, over
 // HTTP NDJSON or as binary WebSocket messages on the ingest view.
 type fixStream struct {
-	units   []unit
+	units   []city.Unit
 	batch   int     // fixes per request
 	senders int     // concurrent requests (HTTP) or sockets (WebSocket)
 	rate    float64 // fixes per second in all; 0: as fast as the server takes them
@@ -69,7 +71,7 @@ func (b *body) stamp(ms int64) {
 // cell). A round sends every group of a sender once, so two fixes of a unit are a
 // round apart, and each carries the time it was sent.
 func (f *fixStream) bodies() [][]*body {
-	groups := make([][][]unit, f.senders)
+	groups := make([][][]city.Unit, f.senders)
 	for lo, n := 0, 0; lo < len(f.units); lo, n = lo+f.batch, n+1 {
 		groups[n%f.senders] = append(groups[n%f.senders], f.units[lo:min(lo+f.batch, len(f.units))])
 	}
@@ -93,7 +95,7 @@ func (f *fixStream) bodies() [][]*body {
 }
 
 // run sends until ctx ends.
-func (f *fixStream) run(ctx context.Context, s *server) error {
+func (f *fixStream) run(ctx context.Context, s *city.Server) error {
 	bodies := f.bodies()
 	var wg sync.WaitGroup
 	errs := make(chan error, f.senders)
@@ -106,7 +108,7 @@ func (f *fixStream) run(ctx context.Context, s *server) error {
 		wg.Go(func() {
 			var send func(*body) (int, int, error)
 			if f.ws {
-				conn, err := s.dial(ctx, "ingest", map[string]string{"type": "subscribe", "view": "ingest"})
+				conn, err := s.Dial(ctx, "ingest", map[string]string{"type": "subscribe", "view": "ingest"})
 				if err != nil {
 					errs <- err
 					return
@@ -157,9 +159,9 @@ type fixesAnswer struct {
 	Rejected []json.RawMessage `json:"rejected"`
 }
 
-func sendHTTP(ctx context.Context, s *server, b []byte) (int, int, error) {
+func sendHTTP(ctx context.Context, s *city.Server, b []byte) (int, int, error) {
 	var ans fixesAnswer
-	if err := s.call(ctx, "ingest", "POST", "/api/v1/fixes", b, 202, &ans); err != nil {
+	if err := s.Call(ctx, "ingest", "POST", "/api/v1/fixes", b, 202, &ans); err != nil {
 		return 0, 0, err
 	}
 	return ans.Accepted, len(ans.Rejected), nil
@@ -248,9 +250,9 @@ func (l *latencies) summary() map[string]float64 {
 // ---- the three measurements ----
 
 // loadFixes: fixes accepted per second, and how fast the engine applied them.
-func loadFixes(ctx context.Context, s *server, o options) (map[string]any, error) {
+func loadFixes(ctx context.Context, s *city.Server, o options) (map[string]any, error) {
 	units := loadUnits("L", o.units, "patrol", "foot", 1)
-	if err := s.register(ctx, units); err != nil {
+	if err := s.Register(ctx, units); err != nil {
 		return nil, err
 	}
 	f := &fixStream{units: units, batch: o.batch, senders: o.senders, ws: o.via == "ws"}
@@ -262,7 +264,7 @@ func loadFixes(ctx context.Context, s *server, o options) (map[string]any, error
 	}
 	accepted := time.Since(start)
 	// A command is answered once the engine has applied everything before it.
-	if err := s.call(ctx, "operator", "POST", "/api/v1/units/"+units[0].ID+"/status", []byte(`{"status":"available"}`), 200, nil); err != nil {
+	if err := s.Call(ctx, "operator", "POST", "/api/v1/units/"+units[0].ID+"/status", []byte(`{"status":"available"}`), 200, nil); err != nil {
 		return nil, err
 	}
 	applied := time.Since(start)
@@ -274,16 +276,16 @@ func loadFixes(ctx context.Context, s *server, o options) (map[string]any, error
 
 // loadAlerts: alert posted → its acknowledgement, and → the assignment frame read on
 // the nearest unit's own socket, with fixes streaming in the background.
-func loadAlerts(ctx context.Context, s *server, o options) (map[string]any, error) {
+func loadAlerts(ctx context.Context, s *city.Server, o options) (map[string]any, error) {
 	background := loadUnits("L", o.units, "patrol", "foot", 1)
 	responders := loadUnits("R", o.responders, "police", "car", 2)
-	if err := s.register(ctx, append(slices.Clone(background), responders...)); err != nil {
+	if err := s.Register(ctx, append(slices.Clone(background), responders...)); err != nil {
 		return nil, err
 	}
 	// Each responder's terminal: the time of every assignment frame it reads.
 	got := make([]chan time.Time, len(responders))
 	for i, u := range responders {
-		conn, err := s.dial(ctx, "operator", map[string]string{"type": "subscribe", "view": "unit", "unit": u.ID})
+		conn, err := s.Dial(ctx, "operator", map[string]string{"type": "subscribe", "view": "unit", "unit": u.ID})
 		if err != nil {
 			return nil, err
 		}
@@ -325,7 +327,7 @@ func loadAlerts(ctx context.Context, s *server, o options) (map[string]any, erro
 		body := fmt.Sprintf(`{"id":"LOAD-%s-%d","lat":%.6f,"lng":%.6f,"category":"criminal","priority":2}`, run, i, u.Lat, u.Lng)
 		var ans struct{ Incident string }
 		posted := time.Now()
-		if err := s.call(ctx, "operator", "POST", "/api/v1/alerts", []byte(body), 201, &ans); err != nil {
+		if err := s.Call(ctx, "operator", "POST", "/api/v1/alerts", []byte(body), 201, &ans); err != nil {
 			return nil, err
 		}
 		ack.add(time.Since(posted))
@@ -335,7 +337,7 @@ func loadAlerts(ctx context.Context, s *server, o options) (map[string]any, erro
 		case <-time.After(2 * time.Second):
 			missed++
 		}
-		if err := s.call(ctx, "operator", "POST", "/api/v1/incidents/"+ans.Incident+"/close", []byte(`{"disposition":"load test"}`), 200, nil); err != nil {
+		if err := s.Call(ctx, "operator", "POST", "/api/v1/incidents/"+ans.Incident+"/close", []byte(`{"disposition":"load test"}`), 200, nil); err != nil {
 			return nil, err
 		}
 		time.Sleep(time.Until(next))
@@ -354,17 +356,17 @@ func loadAlerts(ctx context.Context, s *server, o options) (map[string]any, erro
 // (frame read − the frame's t, the time of the newest event it reflects), fix-to-client
 // latency (frame read − the fix's own t, which includes waiting for the next frame),
 // frames per second per client, and the server's memory per idle connection.
-func loadFanout(ctx context.Context, s *server, o options) (map[string]any, error) {
+func loadFanout(ctx context.Context, s *city.Server, o options) (map[string]any, error) {
 	n := o.units
 	if o.view == "unit" {
 		n = o.clients // each client watches its own unit
 	}
 	units := loadUnits("F", n, "patrol", "foot", 3)
-	if err := s.register(ctx, units); err != nil {
+	if err := s.Register(ctx, units); err != nil {
 		return nil, err
 	}
 	time.Sleep(time.Second)
-	before, err := s.rss(ctx)
+	before, err := s.RSS(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -394,7 +396,7 @@ func loadFanout(ctx context.Context, s *server, o options) (map[string]any, erro
 		sem <- struct{}{}
 		dialWG.Go(func() {
 			defer func() { <-sem }()
-			conn, err := s.dial(ctx, "operator", sub)
+			conn, err := s.Dial(ctx, "operator", sub)
 			if err != nil {
 				select {
 				case dialErr <- err:
@@ -420,7 +422,7 @@ func loadFanout(ctx context.Context, s *server, o options) (map[string]any, erro
 	default:
 	}
 	time.Sleep(2 * time.Second)
-	idle, err := s.rss(ctx)
+	idle, err := s.RSS(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -434,7 +436,7 @@ func loadFanout(ctx context.Context, s *server, o options) (map[string]any, erro
 	measuring.Store(true)
 	time.Sleep(o.duration)
 	measuring.Store(false)
-	loaded, _ := s.rss(ctx)
+	loaded, _ := s.RSS(ctx)
 	stop()
 	if err := <-moveErr; err != nil {
 		return nil, fmt.Errorf("moving units: %w", err)

@@ -1,6 +1,11 @@
 // Command simcity drives commandd from outside, through its public contract only, as
-// real terminals, a call-taking system and a camera platform would. Its load modes
-// measure the server (docs/benchmarks.md):
+// real terminals, a call-taking system and a camera platform would. Without -load it
+// lives the sample district (fixtures.DefaultDistrict) for -duration and prints a
+// report of how the incidents were answered:
+//
+//	simcity -url http://127.0.0.1:8080 -tokens DATA/tokens [-duration 1h] [-busier 20] [-report json]
+//
+// Its load modes measure the server (docs/benchmarks.md):
 //
 //	simcity -url http://127.0.0.1:8080 -tokens DATA/tokens -load fixes  [-via http|ws] [-units 100000]
 //	simcity … -load alerts [-fix-rate 50000] [-alert-rate 10]
@@ -17,6 +22,9 @@ import (
 	"os"
 	"os/signal"
 	"time"
+
+	"commandd/fixtures"
+	"commandd/fixtures/city"
 )
 
 type options struct {
@@ -33,6 +41,9 @@ type options struct {
 	view       string
 	boxes      int
 	hz         float64
+	seed       uint64
+	busier     float64
+	report     string
 }
 
 func main() {
@@ -44,7 +55,7 @@ func main() {
 	flag.IntVar(&o.units, "units", 100000, "units sending fixes (fanout with -view wall: units moving)")
 	flag.IntVar(&o.batch, "batch", 5000, "fixes: fixes per request")
 	flag.IntVar(&o.senders, "senders", 4, "fixes: concurrent requests or sockets")
-	flag.DurationVar(&o.duration, "duration", 20*time.Second, "how long to measure")
+	flag.DurationVar(&o.duration, "duration", 20*time.Second, "how long to measure, or to live the city (0: until interrupted)")
 	flag.Float64Var(&o.fixRate, "fix-rate", 50000, "alerts: background fixes per second")
 	flag.Float64Var(&o.alertRate, "alert-rate", 10, "alerts: alerts per second")
 	flag.IntVar(&o.responders, "responders", 200, "alerts: police cars, each with its own socket, that alerts are placed on")
@@ -52,6 +63,9 @@ func main() {
 	flag.StringVar(&o.view, "view", "unit", "fanout: unit (each client its own unit) or wall (a quarter of the district each)")
 	flag.IntVar(&o.boxes, "boxes", 0, "fanout with -view wall: walls share this many boxes (0: every wall its own)")
 	flag.Float64Var(&o.hz, "hz", 10, "fanout: fixes per second per moving unit")
+	flag.Uint64Var(&o.seed, "seed", 1, "city: the district's and the city's seed")
+	flag.Float64Var(&o.busier, "busier", 1, "city: alerts and camera events at this many times the district's real rate")
+	flag.StringVar(&o.report, "report", "text", "city: the report as text or json")
 	flag.Parse()
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
@@ -63,13 +77,17 @@ func main() {
 }
 
 func run(ctx context.Context, base, tokens string, o options) error {
-	s, err := newServer(base, tokens)
+	toks, err := city.ReadTokens(tokens)
+	if err != nil {
+		return err
+	}
+	s, err := city.Connect(base, toks)
 	if err != nil {
 		return err
 	}
 	readyCtx, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()
-	if err := s.waitReady(readyCtx); err != nil {
+	if err := s.WaitReady(readyCtx); err != nil {
 		return err
 	}
 	var out map[string]any
@@ -80,8 +98,10 @@ func run(ctx context.Context, base, tokens string, o options) error {
 		out, err = loadAlerts(ctx, s, o)
 	case "fanout":
 		out, err = loadFanout(ctx, s, o)
+	case "":
+		return liveCity(ctx, s, o)
 	default:
-		return fmt.Errorf("-load must be fixes, alerts or fanout (the simulated day is to come)")
+		return fmt.Errorf("-load must be fixes, alerts or fanout, or left out to live the city")
 	}
 	if err != nil {
 		return err
@@ -89,4 +109,30 @@ func run(ctx context.Context, base, tokens string, o options) error {
 	enc := json.NewEncoder(os.Stdout)
 	enc.SetIndent("", "  ")
 	return enc.Encode(out)
+}
+
+// liveCity lives the sample district until ctx ends or -duration passes (SIGINT ends
+// it early, with a report), then prints the report.
+func liveCity(ctx context.Context, s *city.Server, o options) error {
+	p := fixtures.DefaultDistrict
+	p.Seed = o.seed
+	d, err := fixtures.GenerateDistrict(p)
+	if err != nil {
+		return err
+	}
+	rep, err := city.Run(ctx, s, city.Options{District: d, Seed: o.seed, Busier: o.busier, Duration: o.duration,
+		Logf: func(format string, args ...any) { fmt.Fprintf(os.Stderr, "simcity: "+format+"\n", args...) }})
+	if err != nil {
+		return err
+	}
+	if o.report == "json" {
+		return json.NewEncoder(os.Stdout).Encode(rep)
+	}
+	fmt.Printf("incidents %d (alerts %d, duplicate calls merged %d, camera events %d, opened by cameras %d)\n",
+		rep.Incidents, rep.Alerts, rep.DuplicatesMerged, rep.CameraEvents, rep.CameraIncidents)
+	for _, t := range rep.Tiers {
+		fmt.Printf("tier %d: met %.1f%% of %d decided; fulfilled p50 %.0f s, p90 %.0f s\n", t.Tier, 100*t.Met, t.Decided, t.P50, t.P90)
+	}
+	fmt.Printf("tiers flagged at risk before their deadline: %d; failed requests: %d\n", rep.AtRiskEarly, rep.FailedRequests)
+	return nil
 }
