@@ -41,9 +41,20 @@ type Server struct {
 	Limits  Limits
 	Origins []string // extra allowed WebSocket origins; the server's own host always is
 	Metrics *Metrics
+	// Clock gives the time of events sent without one, and is what times sent are
+	// checked against; nil: the wall clock. A simulation may run it faster.
+	Clock func() time.Time
 
 	limiters sync.Map // token id → *rate.Limiter
 	sockets  sync.Map // open WebSocket connections, for CloseSockets
+}
+
+// now is the time of the server's clock.
+func (s *Server) now() time.Time {
+	if s.Clock != nil {
+		return s.Clock()
+	}
+	return time.Now()
 }
 
 // handler is an API endpoint: it answers with a value and a status, or an error.
@@ -226,7 +237,7 @@ func (s *Server) putUnit(r *http.Request, p Principal) (int, any, *Error) {
 	if err != nil {
 		return 0, nil, err
 	}
-	ev, err := DecodeUnit(r.PathValue("id"), b, time.Now())
+	ev, err := DecodeUnit(r.PathValue("id"), b, s.now())
 	if err != nil {
 		return 0, nil, err
 	}
@@ -264,7 +275,7 @@ func (s *Server) putCamera(r *http.Request, p Principal) (int, any, *Error) {
 	if err != nil {
 		return 0, nil, err
 	}
-	ev, err := DecodeCamera(r.PathValue("id"), b, time.Now())
+	ev, err := DecodeCamera(r.PathValue("id"), b, s.now())
 	if err != nil {
 		return 0, nil, err
 	}
@@ -308,7 +319,7 @@ func (s *Server) ingestFixes(ctx context.Context, b []byte, p Principal) (fixesA
 	if p.Is(UnitRole) {
 		own = p.Unit
 	}
-	fixes, rejected, err := decodeFixes(b, time.Now(), s.Limits.MaxBatch, own)
+	fixes, rejected, err := decodeFixes(b, s.now(), s.Limits.MaxBatch, own)
 	if err != nil {
 		return fixesAnswer{}, err
 	}
@@ -367,7 +378,7 @@ func (s *Server) postAlert(r *http.Request, p Principal) (int, any, *Error) {
 	if err != nil {
 		return 0, nil, err
 	}
-	ev, err := DecodeAlert(b, time.Now())
+	ev, err := DecodeAlert(b, s.now())
 	if err != nil {
 		return 0, nil, err
 	}
@@ -406,7 +417,7 @@ func (s *Server) postCameraEvent(r *http.Request, p Principal) (int, any, *Error
 	if err != nil {
 		return 0, nil, err
 	}
-	ev, err := DecodeCameraEvent(b, time.Now())
+	ev, err := DecodeCameraEvent(b, s.now())
 	if err != nil {
 		return 0, nil, err
 	}
@@ -446,7 +457,7 @@ func (s *Server) assign(r *http.Request, p Principal) (int, any, *Error) {
 		return 0, nil, err
 	}
 	id := r.PathValue("id")
-	ev, err := DecodeAssign(id, b, time.Now(), p.Name())
+	ev, err := DecodeAssign(id, b, s.now(), p.Name())
 	if err != nil {
 		return 0, nil, err
 	}
@@ -459,7 +470,7 @@ func (s *Server) release(r *http.Request, p Principal) (int, any, *Error) {
 		return 0, nil, err
 	}
 	id := r.PathValue("id")
-	ev, err := DecodeRelease(id, b, time.Now(), p.Name())
+	ev, err := DecodeRelease(id, b, s.now(), p.Name())
 	if err != nil {
 		return 0, nil, err
 	}
@@ -472,7 +483,7 @@ func (s *Server) close(r *http.Request, p Principal) (int, any, *Error) {
 		return 0, nil, err
 	}
 	id := r.PathValue("id")
-	ev, err := DecodeClose(id, b, time.Now(), p.Name())
+	ev, err := DecodeClose(id, b, s.now(), p.Name())
 	if err != nil {
 		return 0, nil, err
 	}
@@ -488,7 +499,7 @@ func (s *Server) unitStatus(r *http.Request, p Principal) (int, any, *Error) {
 	if err != nil {
 		return 0, nil, err
 	}
-	ev, err := DecodeStatus(id, b, time.Now(), p.Name())
+	ev, err := DecodeStatus(id, b, s.now(), p.Name())
 	if err != nil {
 		return 0, nil, err
 	}

@@ -31,7 +31,7 @@ func (s *Server) osmand(r *http.Request) (int, *Error) {
 	if err != nil {
 		return 0, err
 	}
-	now := time.Now()
+	now := s.now()
 	var d DeviceFix
 	if trimmed := bytes.TrimSpace(b); len(trimmed) > 0 && trimmed[0] == '{' {
 		d, err = ParseOsmAndJSON(trimmed, now)

@@ -305,7 +305,7 @@ func (s *Server) unitMessage(ctx context.Context, typ string, b []byte, p Princi
 		}
 		return err
 	}
-	st, err := DecodeStatus(p.Unit, b, time.Now(), p.Name())
+	st, err := DecodeStatus(p.Unit, b, s.now(), p.Name())
 	if err != nil {
 		return err
 	}

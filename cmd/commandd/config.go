@@ -30,12 +30,13 @@ type Config struct {
 	LogLevel      string        `flag:"log-level" help:"debug, info, warn or error"`
 	Demo          bool          `flag:"demo" help:"a living city to look at: the sample district (Huli, generated) for the engine, and a simulated city inside driving it over the API"`
 	DemoRate      float64       `flag:"demo-rate" help:"with --demo: alerts and camera events at this many times the district's real rate"`
+	TimeScale     float64       `flag:"time-scale" help:"run the server's clock this many times faster than the wall clock (1 to 100), for simulations on a throwaway --data: ticks and the times of events sent without one follow it"`
 	DebugListen   string        `flag:"debug-listen" help:"address serving Go's /debug/pprof profiles for the engineer on call; empty: off (keep it on loopback)"`
 }
 
 func defaults() Config {
 	return Config{Listen: "127.0.0.1:8080", Data: "data", Region: "default", LogSync: "always",
-		SnapshotEvery: 30 * time.Second, Tick: time.Second, FrameRate: 10, Rate: 500, LogLevel: "info", DemoRate: 20}
+		SnapshotEvery: 30 * time.Second, Tick: time.Second, FrameRate: 10, Rate: 500, LogLevel: "info", DemoRate: 20, TimeScale: 1}
 }
 
 // parseConfig reads flags over environment over defaults. The flags come from the
@@ -72,6 +73,9 @@ func parseConfig(args []string) (Config, error) {
 	}
 	if c.FrameRate <= 0 || c.Tick <= 0 || c.SnapshotEvery <= 0 || c.Rate <= 0 {
 		return c, fmt.Errorf("frame-rate, tick, snapshot-every and rate must be positive")
+	}
+	if c.TimeScale < 1 || c.TimeScale > 100 {
+		return c, fmt.Errorf("time-scale must be from 1 to 100")
 	}
 	return c, nil
 }

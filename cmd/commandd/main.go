@@ -103,15 +103,20 @@ func run(ctx context.Context, cfg Config, logger zerolog.Logger) error {
 	}
 	limits := streams.DefaultLimits
 	limits.Rate, limits.Burst = cfg.Rate, int(2*cfg.Rate)
+	clock := time.Now
+	if cfg.TimeScale != 1 {
+		start := time.Now()
+		clock = func() time.Time { return start.Add(time.Duration(float64(time.Since(start)) * cfg.TimeScale)) }
+	}
 	srv := &streams.Server{Log: log, Loop: loop, Hub: hub, Tokens: tokens, Logger: logger,
-		Limits: limits, Origins: origins, Metrics: metrics}
+		Limits: limits, Origins: origins, Metrics: metrics, Clock: clock}
 
 	loopCtx, stopLoop := context.WithCancel(context.Background())
 	defer stopLoop()
 	loopDone := make(chan error, 1)
 	go func() { loopDone <- loop.Run(loopCtx) }()
-	go every(ctx, cfg.Tick, func(now time.Time) {
-		if _, err := log.Append(ctx, "", &dispatch.Tick{T: now.UTC().Truncate(time.Millisecond)}); err != nil && ctx.Err() == nil {
+	go every(ctx, time.Duration(float64(cfg.Tick)/cfg.TimeScale), func(time.Time) {
+		if _, err := log.Append(ctx, "", &dispatch.Tick{T: clock().UTC().Truncate(time.Millisecond)}); err != nil && ctx.Err() == nil {
 			logger.Error().Err(err).Msg("tick append failed")
 		}
 	})
@@ -151,7 +156,7 @@ func run(ctx context.Context, cfg Config, logger zerolog.Logger) error {
 		defer debugSrv.Close()
 	}
 	if district != nil {
-		go runDemo(ctx, "http://"+ln.Addr().String(), tokens, district, cfg.DemoRate, logger)
+		go runDemo(ctx, "http://"+ln.Addr().String(), tokens, district, cfg.DemoRate, cfg.TimeScale, logger)
 	}
 	abs, _ := filepath.Abs(tokensPath)
 	logger.Info().Str("listen", ln.Addr().String()).Str("tokens", abs).Str("data", cfg.Data).Msg("commandd serving")
@@ -189,14 +194,14 @@ func run(ctx context.Context, cfg Config, logger zerolog.Logger) error {
 
 // runDemo lives the sample district against this server, through its API like any
 // outside system, until ctx ends.
-func runDemo(ctx context.Context, base string, tokens *streams.Tokens, d *fixtures.District, rate float64, logger zerolog.Logger) {
+func runDemo(ctx context.Context, base string, tokens *streams.Tokens, d *fixtures.District, rate, speed float64, logger zerolog.Logger) {
 	s, err := city.Connect(base, map[string]string{"admin": tokens.Token(streams.Admin),
 		"operator": tokens.Token(streams.Operator), "ingest": tokens.Token(streams.Ingest)})
 	if err == nil {
 		err = s.WaitReady(ctx)
 	}
 	if err == nil {
-		_, err = city.Run(ctx, s, city.Options{District: d, Seed: d.Seed, Busier: rate,
+		_, err = city.Run(ctx, s, city.Options{District: d, Seed: d.Seed, Busier: rate, Speed: speed,
 			Logf: func(format string, args ...any) { logger.Info().Str("from", "demo").Msgf(format, args...) }})
 	}
 	if err != nil && ctx.Err() == nil {

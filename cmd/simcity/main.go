@@ -3,7 +3,9 @@
 // lives the sample district (fixtures.DefaultDistrict) for -duration and prints a
 // report of how the incidents were answered:
 //
-//	simcity -url http://127.0.0.1:8080 -tokens DATA/tokens [-duration 1h] [-busier 20] [-report json]
+//	simcity -url http://127.0.0.1:8080 -tokens DATA/tokens [-duration 1h] [-busier 20] [-speed 60] [-report json]
+//
+// -speed needs the server's clock to run as fast: commandd --time-scale 60.
 //
 // Its load modes measure the server (docs/benchmarks.md):
 //
@@ -44,6 +46,7 @@ type options struct {
 	seed       uint64
 	busier     float64
 	report     string
+	speed      float64
 }
 
 func main() {
@@ -66,6 +69,7 @@ func main() {
 	flag.Uint64Var(&o.seed, "seed", 1, "city: the district's and the city's seed")
 	flag.Float64Var(&o.busier, "busier", 1, "city: alerts and camera events at this many times the district's real rate")
 	flag.StringVar(&o.report, "report", "text", "city: the report as text or json")
+	flag.Float64Var(&o.speed, "speed", 1, "city: live this many times faster than real time (1 to 100); the server must run as fast (commandd --time-scale)")
 	flag.Parse()
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
@@ -120,7 +124,7 @@ func liveCity(ctx context.Context, s *city.Server, o options) error {
 	if err != nil {
 		return err
 	}
-	rep, err := city.Run(ctx, s, city.Options{District: d, Seed: o.seed, Busier: o.busier, Duration: o.duration,
+	rep, err := city.Run(ctx, s, city.Options{District: d, Seed: o.seed, Busier: o.busier, Speed: o.speed, Duration: o.duration,
 		Logf: func(format string, args ...any) { fmt.Fprintf(os.Stderr, "simcity: "+format+"\n", args...) }})
 	if err != nil {
 		return err
