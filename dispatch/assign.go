@@ -128,11 +128,13 @@ func (e *Engine) solve(q int32) {
 			s.batch = append(s.batch, j)
 		}
 	}
-	for _, j := range e.shortList {
-		consider(j)
-	}
-	for _, j := range e.touched {
-		consider(j)
+	if !e.cfg.Baseline { // the baseline plans incidents one by one
+		for _, j := range e.shortList {
+			consider(j)
+		}
+		for _, j := range e.touched {
+			consider(j)
+		}
 	}
 	others := s.batch[1:]
 	slices.SortFunc(others, e.byUrgency)
@@ -161,7 +163,7 @@ func (e *Engine) solve(q int32) {
 // eligibleFor reports whether unit ui, with index tag tag, may be sent to incident
 // inc: free, or on its way to a less urgent incident; never one an operator took off it.
 func (e *Engine) eligibleFor(inc *incident, ui int32, tag uint32) bool {
-	if tag&tagFree == 0 && (tag&tagCommitted == 0 || e.incs[e.units[ui].inc].priority <= inc.priority) {
+	if tag&tagFree == 0 && (e.cfg.Baseline || tag&tagCommitted == 0 || e.incs[e.units[ui].inc].priority <= inc.priority) {
 		return false
 	}
 	return len(inc.excluded) == 0 || !slices.Contains(inc.excluded, ui)
@@ -240,6 +242,9 @@ func (e *Engine) gather(n int, q int32, keep int) int {
 			return
 		}
 		c := candidate{unit: ui, eta: eta}
+		if e.cfg.Baseline { // ranked by straight-line distance (at the bound's speed)
+			c.eta = geo.Distance(at.Point, inc.scene.Point) * spm
+		}
 		for t := range inc.tiers {
 			if want[t]&active&kind != 0 {
 				s.perTier[t] = insertRanked(s.perTier[t], c, keep)
@@ -357,6 +362,9 @@ func (e *Engine) assignSlots() {
 			// Travel time weighs a little more on earlier tiers, so among units that are
 			// all on time (or all late alike) the soonest fills the first tier.
 			row[c] = sl.weight*latenessScale*math.Max(0, eta-sl.remaining) + eta*(1+0.01*float64(sl.rank))
+			if e.cfg.Baseline {
+				row[c] = geo.Distance(u.pos.Point, sl.target.Point)
+			}
 			if u.inc >= 0 {
 				row[c] += pullCost
 			}
@@ -367,7 +375,12 @@ func (e *Engine) assignSlots() {
 		// An unfilled slot costs as much as a unit arriving at the horizon, and more.
 		row[units+r] = sl.weight*latenessScale*math.Max(0, horizon-sl.remaining) + 2*horizon
 	}
-	choice := s.minCostAssignment(cost, rows, cols)
+	var choice []int
+	if e.cfg.Baseline {
+		choice = greedy(cost, rows, cols, units)
+	} else {
+		choice = s.minCostAssignment(cost, rows, cols)
+	}
 	if e.cfg.Recommend {
 		e.recommend(choice, units)
 		return
@@ -417,4 +430,24 @@ func (e *Engine) recommend(choice []int, units int) {
 			}
 		}
 	}
+}
+
+// greedy fills slots in order, each with the cheapest unit not yet taken (the
+// baseline's first come, first served); a slot with none is left unfilled.
+func greedy(cost []float64, rows, cols, units int) []int {
+	choice := make([]int, rows)
+	taken := make([]bool, units)
+	for r := range rows {
+		choice[r] = units + r
+		best := impossible
+		for c := range units {
+			if v := cost[r*cols+c]; !taken[c] && v < best {
+				best, choice[r] = v, c
+			}
+		}
+		if choice[r] < units {
+			taken[choice[r]] = true
+		}
+	}
+	return choice
 }

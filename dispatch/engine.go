@@ -20,6 +20,10 @@ type Config struct {
 	// Recommend turns automatic assignment into recommend-and-confirm: the planner only
 	// recommends, and operators confirm with Assign.
 	Recommend bool `json:"recommend,omitempty"`
+	// Baseline turns the planning off, to measure what it buys: the straight-line
+	// nearest free unit for each missing one, incident by incident as they come, no
+	// units pulled from other incidents, and every alert an incident of its own.
+	Baseline bool `json:"baseline,omitempty"`
 	// ArrivalRadius is how close (m) a fix must be to the scene or post to count as
 	// arrival. Default 100.
 	ArrivalRadius float64 `json:"arrival_radius_m,omitempty"`

@@ -63,6 +63,9 @@ func (e *Engine) receiveAlert(ev *AlertReceived) {
 	// The nearest compatible open incident within the radius and window, if any.
 	i, bestD := int32(-1), math.Inf(1)
 	maxK := geo.RingsWithin(e.openIdx.Spacing(p.Cell), e.cfg.DupRadius)
+	if e.cfg.Baseline {
+		maxK = -1 // no duplicate calls: every alert its own incident
+	}
 	e.openIdx.SearchNear(p, maxK, func(int) float64 { return e.cfg.DupRadius }, func(j int32, at geo.Place, _ uint32) {
 		d := geo.FastDistance(p.Point, at.Point)
 		if d > e.cfg.DupRadius || d > bestD || (d == bestD && j > i) {

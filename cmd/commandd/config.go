@@ -23,6 +23,7 @@ type Config struct {
 	SnapshotEvery time.Duration `flag:"snapshot-every" help:"how often the engine's state is written to --data"`
 	Tick          time.Duration `flag:"tick" help:"engine clock tick: deadlines, coverage and re-planning advance with it"`
 	FrameRate     float64       `flag:"frame-rate" help:"unit position frames per second sent to clients"`
+	Baseline      bool          `flag:"baseline" help:"plan without the engine's planning, to measure what it buys: straight-line nearest free unit, incidents one by one as they come, no duplicate merging (docs/engine.md)"`
 	Recommend     bool          `flag:"recommend" help:"recommend units and wait for operators to confirm, instead of assigning at once"`
 	Origins       string        `flag:"origins" help:"comma-separated extra origins allowed to open WebSockets"`
 	OsmAndListen  string        `flag:"osmand-listen" help:"extra address serving the OsmAnd / Traccar Client protocol at / (Traccar's port is 5055); empty: only /osmand"`

@@ -78,14 +78,14 @@ func run(ctx context.Context, cfg Config, logger zerolog.Logger) error {
 	}
 	defer log.Close()
 
-	engineCfg := dispatch.Config{Recommend: cfg.Recommend}
+	engineCfg := dispatch.Config{Recommend: cfg.Recommend, Baseline: cfg.Baseline}
 	var district *fixtures.District
 	if cfg.Demo {
 		if district, err = fixtures.GenerateDistrict(fixtures.DefaultDistrict); err != nil {
 			return err
 		}
 		engineCfg = district.EngineConfig()
-		engineCfg.Recommend = cfg.Recommend
+		engineCfg.Recommend, engineCfg.Baseline = cfg.Recommend, cfg.Baseline
 	}
 	hub := streams.NewHub(logger)
 	loop, err := streams.NewLoop(log, engineCfg, hub, cfg.Data, cfg.SnapshotEvery, logger)
