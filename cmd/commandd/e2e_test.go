@@ -7,6 +7,7 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -23,6 +24,7 @@ import (
 	"github.com/gorilla/websocket"
 
 	"commandd/fixtures"
+	"commandd/fixtures/city"
 )
 
 var binary string
@@ -446,4 +448,38 @@ func TestDemo(t *testing.T) {
 		}
 		return moved >= len(d.Units)/10
 	})
+}
+
+// TestCityReport: a simulated half hour of the sample district, at 60x on both sides,
+// against the real server: the city raises incidents through the API, its units answer
+// them, and the report reads back tiers decided, arrival times and merged calls.
+func TestCityReport(t *testing.T) {
+	s := start(t, t.TempDir(), "--time-scale", "60", "--tick", "1s")
+	d, err := fixtures.GenerateDistrict(fixtures.DefaultDistrict)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := city.Connect(s.base, map[string]string{"operator": tokOperator, "ingest": tokIngest})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep, err := city.Run(context.Background(), srv, city.Options{District: d, Seed: 1, Busier: 20, Speed: 60, Duration: 30 * time.Minute})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := json.Marshal(rep)
+	t.Logf("report: %s", b)
+	if rep.Incidents == 0 || rep.Alerts == 0 || len(rep.Tiers) != 3 {
+		t.Fatalf("report %s: want incidents, alerts and three tiers", b)
+	}
+	if rep.Tiers[0].Decided == 0 || rep.Tiers[0].Met == 0 || rep.Tiers[0].P50 <= 0 {
+		t.Errorf("report %s: tier 1 never decided or never met", b)
+	}
+	if rep.FailedRequests > rep.Alerts/10 {
+		t.Errorf("report %s: %d requests failed", b, rep.FailedRequests)
+	}
+	var m map[string]any
+	if err := json.Unmarshal(b, &m); err != nil || m["incidents"] == nil || m["tiers"].([]any)[0].(map[string]any)["p90_s"] == nil {
+		t.Errorf("report JSON %s lacks the fields of the issue's example", b)
+	}
 }
