@@ -3,7 +3,7 @@
 // lives the sample district (fixtures.DefaultDistrict) for -duration and prints a
 // report of how the incidents were answered:
 //
-//	simcity -url http://127.0.0.1:8080 -tokens DATA/tokens [-duration 1h] [-busier 20] [-speed 60] [-report json]
+//	simcity -url http://127.0.0.1:8080 -tokens DATA/tokens [-duration 1h] [-busier 20] [-speed 60] [-gps-file F] [-report json]
 //
 // -speed needs the server's clock to run as fast: commandd --time-scale 60.
 //
@@ -47,6 +47,7 @@ type options struct {
 	busier     float64
 	report     string
 	speed      float64
+	gpsFile    string
 }
 
 func main() {
@@ -69,6 +70,7 @@ func main() {
 	flag.Uint64Var(&o.seed, "seed", 1, "city: the district's and the city's seed")
 	flag.Float64Var(&o.busier, "busier", 1, "city: alerts and camera events at this many times the district's real rate")
 	flag.StringVar(&o.report, "report", "text", "city: the report as text or json")
+	flag.StringVar(&o.gpsFile, "gps-file", "", "city: recorded vehicle GPS (CSV vehicle_id,time_of_day,lat,lon, e.g. ../shared/data/xiamen_vehicle_gps/xiamen_vehicle_gps_points.csv) added as patrol cars following their routes")
 	flag.Float64Var(&o.speed, "speed", 1, "city: live this many times faster than real time (1 to 100); the server must run as fast (commandd --time-scale)")
 	flag.Parse()
 
@@ -124,7 +126,19 @@ func liveCity(ctx context.Context, s *city.Server, o options) error {
 	if err != nil {
 		return err
 	}
-	rep, err := city.Run(ctx, s, city.Options{District: d, Seed: o.seed, Busier: o.busier, Speed: o.speed, Duration: o.duration,
+	var traces []city.Trace
+	if o.gpsFile != "" {
+		f, err := os.Open(o.gpsFile)
+		if err != nil {
+			return err
+		}
+		traces, err = city.ReadTraces(f)
+		f.Close()
+		if err != nil {
+			return err
+		}
+	}
+	rep, err := city.Run(ctx, s, city.Options{District: d, Seed: o.seed, Busier: o.busier, Speed: o.speed, Duration: o.duration, Traces: traces,
 		Logf: func(format string, args ...any) { fmt.Fprintf(os.Stderr, "simcity: "+format+"\n", args...) }})
 	if err != nil {
 		return err
