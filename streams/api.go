@@ -41,6 +41,8 @@ type Server struct {
 	Limits  Limits
 	Origins []string // extra allowed WebSocket origins; the server's own host always is
 	Metrics *Metrics
+	// UI, when set, serves the web pages at / (the API stays under /api, /ws).
+	UI http.Handler
 	// Clock gives the time of events sent without one, and is what times sent are
 	// checked against; nil: the wall clock. A simulation may run it faster.
 	Clock func() time.Time
@@ -229,6 +231,10 @@ func (s *Server) Handler() http.Handler {
 		w.Write([]byte("ready\n"))
 	})
 	mux.Handle("GET /metrics", s.Metrics.Handler())
+	if s.UI != nil {
+		mux.Handle("GET /{$}", s.UI)
+		mux.Handle("GET /index.html", s.UI)
+	}
 	return mux
 }
 

@@ -25,6 +25,7 @@ import (
 	"commandd/fixtures"
 	"commandd/fixtures/city"
 	"commandd/streams"
+	"commandd/ui"
 )
 
 func main() {
@@ -109,7 +110,7 @@ func run(ctx context.Context, cfg Config, logger zerolog.Logger) error {
 		clock = func() time.Time { return start.Add(time.Duration(float64(time.Since(start)) * cfg.TimeScale)) }
 	}
 	srv := &streams.Server{Log: log, Loop: loop, Hub: hub, Tokens: tokens, Logger: logger,
-		Limits: limits, Origins: origins, Metrics: metrics, Clock: clock}
+		Limits: limits, Origins: origins, Metrics: metrics, Clock: clock, UI: ui.Handler()}
 
 	loopCtx, stopLoop := context.WithCancel(context.Background())
 	defer stopLoop()
@@ -164,8 +165,8 @@ func run(ctx context.Context, cfg Config, logger zerolog.Logger) error {
 		ln.Addr(), tokens.Token(streams.Operator), abs)
 	if district != nil {
 		fmt.Fprintf(os.Stderr, "  demo: %d units and %d cameras of the sample district coming on line, alerts at %gx Huli's rate\n"+
-			"  wall screen: http://%s/?access_token=%s (the web UI is still to come: watch ws://%s/ws, view wall)\n",
-			len(district.Units), len(district.Cameras), cfg.DemoRate, ln.Addr(), tokens.Token(streams.Operator), ln.Addr())
+			"  wall board: http://%s/?access_token=%s (an interim board; the map wall screen is to come)\n",
+			len(district.Units), len(district.Cameras), cfg.DemoRate, ln.Addr(), tokens.Token(streams.Operator))
 	}
 	fmt.Fprintln(os.Stderr)
 
