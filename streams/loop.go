@@ -283,18 +283,15 @@ func (l *Loop) writeSnapshot(c *dispatch.Capture, seq uint64, pause time.Duratio
 	return nil
 }
 
+// countingWriter counts what goes through to its buffered writer, whose first error
+// sticks and comes back from Flush.
 type countingWriter struct {
-	w   *bufio.Writer
-	n   int64
-	err error // the first write error; later writes do nothing
+	w *bufio.Writer
+	n int64
 }
 
 func (c *countingWriter) Write(p []byte) (int, error) {
-	if c.err != nil {
-		return 0, c.err
-	}
 	n, err := c.w.Write(p)
 	c.n += int64(n)
-	c.err = err
 	return n, err
 }
