@@ -429,9 +429,44 @@ func (l *Log) Last(ctx context.Context) (uint64, error) {
 	return info.State.LastSeq, nil
 }
 
+// Message is one message of the log as stored: its position, when the log took it,
+// and its body (NDJSON events or a binary fix batch; DecodeEvents reads either).
+type Message struct {
+	Seq  uint64
+	T    time.Time
+	Body []byte
+}
+
+// First returns the position of the oldest message the log still holds (the log
+// drops messages older than its retention) and of the newest; both 0 when empty.
+func (l *Log) First(ctx context.Context) (first, last uint64, err error) {
+	s, err := l.js.Stream(ctx, l.stream)
+	if err != nil {
+		return 0, 0, fmt.Errorf("stream info: %w", err)
+	}
+	info, err := s.Info(ctx)
+	if err != nil {
+		return 0, 0, fmt.Errorf("stream info: %w", err)
+	}
+	return info.State.FirstSeq, info.State.LastSeq, nil
+}
+
 // Read delivers the log in order from position from (1 is the start) to fn until ctx
 // ends or fn fails. The events passed to fn are valid only until it returns.
 func (l *Log) Read(ctx context.Context, from uint64, fn func(seq uint64, t time.Time, events []dispatch.Event) error) error {
+	var dec eventDecoder
+	return l.Messages(ctx, from, func(m Message) error {
+		events, err := dec.decode(m.Body)
+		if err != nil {
+			return fmt.Errorf("read %s at %d: %w", l.stream, m.Seq, err)
+		}
+		return fn(m.Seq, m.T, events)
+	})
+}
+
+// Messages delivers the log's messages undecoded, in order from position from, until
+// ctx ends or fn fails. A message's body stays valid after fn returns.
+func (l *Log) Messages(ctx context.Context, from uint64, fn func(Message) error) error {
 	cfg := jetstream.OrderedConsumerConfig{DeliverPolicy: jetstream.DeliverAllPolicy}
 	if from > 1 {
 		cfg = jetstream.OrderedConsumerConfig{DeliverPolicy: jetstream.DeliverByStartSequencePolicy, OptStartSeq: from}
@@ -448,7 +483,6 @@ func (l *Log) Read(ctx context.Context, from uint64, fn func(seq uint64, t time.
 		<-ctx.Done()
 		it.Stop()
 	}()
-	var dec eventDecoder
 	for {
 		msg, err := it.Next()
 		if err != nil {
@@ -461,12 +495,11 @@ func (l *Log) Read(ctx context.Context, from uint64, fn func(seq uint64, t time.
 		if err != nil {
 			return fmt.Errorf("read %s: metadata: %w", l.stream, err)
 		}
-		events, err := dec.decode(msg.Data())
-		if err != nil {
-			return fmt.Errorf("read %s at %d: %w", l.stream, meta.Sequence.Stream, err)
-		}
-		if err := fn(meta.Sequence.Stream, meta.Timestamp, events); err != nil {
+		if err := fn(Message{Seq: meta.Sequence.Stream, T: meta.Timestamp, Body: msg.Data()}); err != nil {
 			return err
 		}
 	}
 }
+
+// Name is the log's stream name (events-<region>).
+func (l *Log) Name() string { return l.stream }

@@ -1,0 +1,268 @@
+package history
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"commandd/dispatch"
+	"commandd/fixtures"
+	"commandd/fixtures/pgtest"
+	"commandd/streams"
+)
+
+var start = time.Date(2026, 11, 30, 23, 50, 0, 0, time.UTC) // the stream crosses midnight: two days of partitions
+
+// logged counts what a test put in the log.
+type logged struct {
+	messages uint64
+	fixes    int
+	alerts   map[string]bool
+	commands int // audited events
+}
+
+// feed appends messages to the log and counts them.
+func (l *logged) feed(t testing.TB, lg *streams.Log, msgs [][]dispatch.Event) {
+	t.Helper()
+	for _, events := range msgs {
+		if _, err := lg.Append(context.Background(), "", events...); err != nil {
+			t.Fatalf("append: %v", err)
+		}
+		l.messages++
+		for _, ev := range events {
+			switch e := ev.(type) {
+			case *dispatch.Fix:
+				l.fixes++
+			case *dispatch.AlertReceived:
+				l.alerts[e.ID] = true
+			case *dispatch.Tick, *dispatch.CameraEventReceived:
+			default:
+				l.commands++
+			}
+		}
+	}
+}
+
+func openLog(t testing.TB) *streams.Log {
+	t.Helper()
+	lg, err := streams.OpenLog(context.Background(), streams.LogConfig{Dir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(lg.Close)
+	return lg
+}
+
+func openStore(t testing.TB, url string) *Store {
+	t.Helper()
+	s, err := Open(context.Background(), url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(s.Close)
+	return s
+}
+
+// runWriter starts a writer; the returned function stops it and waits.
+func runWriter(t testing.TB, s *Store, lg *streams.Log, cfg dispatch.Config) (*Writer, func()) {
+	t.Helper()
+	logger := zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.WarnLevel)
+	w := &Writer{Store: s, Log: lg, Config: cfg, Logger: logger, StateEvery: time.Minute, MaxBatch: 50, Wait: 20 * time.Millisecond}
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	wg.Go(func() { w.Run(ctx) })
+	return w, func() { cancel(); wg.Wait() }
+}
+
+func waitFor(t testing.TB, w *Writer, seq uint64, within time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for w.Position() < seq {
+		if time.Now().After(deadline) {
+			t.Fatalf("writer at %d after %s, want %d", w.Position(), within, seq)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func count(t testing.TB, s *Store, query string, args ...any) int {
+	t.Helper()
+	var n int
+	if err := s.pool.QueryRow(context.Background(), query, args...).Scan(&n); err != nil {
+		t.Fatalf("%s: %v", query, err)
+	}
+	return n
+}
+
+// checkHistory compares the store with what went into the log and with the engine
+// that was fed the same messages: every row once, every incident as the engine has it.
+func checkHistory(t *testing.T, s *Store, l *logged, eng *dispatch.Engine) {
+	t.Helper()
+	ctx := context.Background()
+	if got := count(t, s, `SELECT count(*) FROM log_messages`); uint64(got) != l.messages {
+		t.Errorf("log_messages: %d rows, want %d", got, l.messages)
+	}
+	if got := count(t, s, `SELECT count(DISTINCT seq) FROM log_messages`); uint64(got) != l.messages {
+		t.Errorf("log_messages: %d distinct positions, want %d", got, l.messages)
+	}
+	if got := count(t, s, `SELECT count(*) FROM fixes`); got != l.fixes {
+		t.Errorf("fixes: %d rows, want %d", got, l.fixes)
+	}
+	if got := count(t, s, `SELECT count(*) FROM (SELECT DISTINCT unit, t, seq FROM fixes) f`); got != l.fixes {
+		t.Errorf("fixes: %d distinct, want %d", got, l.fixes)
+	}
+	if got := count(t, s, `SELECT count(*) FROM alerts`); got != len(l.alerts) {
+		t.Errorf("alerts: %d rows, want %d", got, len(l.alerts))
+	}
+	if got := count(t, s, `SELECT count(*) FROM audit`); got != l.commands {
+		t.Errorf("audit: %d rows, want %d", got, l.commands)
+	}
+	for id := range l.alerts {
+		ans, _ := eng.Alert(id)
+		if got := count(t, s, `SELECT count(*) FROM alerts WHERE id = $1 AND incident = $2`, id, ans.Incident); got != 1 {
+			t.Errorf("alert %s: not recorded on incident %s", id, ans.Incident)
+		}
+	}
+	incidents := eng.Incidents(true)
+	if got := count(t, s, `SELECT count(*) FROM incidents`); got != len(incidents) {
+		t.Errorf("incidents: %d rows, want %d", got, len(incidents))
+	}
+	assigned, met := 0, 0
+	for _, v := range incidents {
+		want, _ := json.Marshal(v)
+		var doc []byte
+		var tier1 *string
+		if err := s.pool.QueryRow(ctx, `SELECT doc, tier1 FROM incidents WHERE id = $1`, v.ID).Scan(&doc, &tier1); err != nil {
+			t.Errorf("incident %s: %v", v.ID, err)
+			continue
+		}
+		if !jsonEqual(t, doc, want) {
+			t.Errorf("incident %s:\n got %s\nwant %s", v.ID, doc, want)
+		}
+		if tier1 == nil || *tier1 != v.Tiers[0].State.String() {
+			t.Errorf("incident %s: tier1 %v, want %s", v.ID, tier1, v.Tiers[0].State)
+		}
+		for _, tier := range v.Tiers {
+			for _, u := range tier.Units {
+				assigned++
+				if !u.Arrived.IsZero() && !u.Arrived.After(tier.Due.Time) {
+					met++
+				}
+			}
+		}
+	}
+	if got := count(t, s, `SELECT count(*) FROM assignments WHERE released IS NULL`); got != assigned {
+		t.Errorf("assignments on incidents: %d, want %d", got, assigned)
+	}
+	if got := count(t, s, `SELECT count(*) FROM assignments WHERE met`); got != met {
+		t.Errorf("assignments met: %d, want %d", got, met)
+	}
+	if assigned == 0 || met == 0 {
+		t.Errorf("the stream assigned %d units, %d on time: too quiet to test anything", assigned, met)
+	}
+}
+
+func jsonEqual(t *testing.T, a, b []byte) bool {
+	var x, y any
+	if json.Unmarshal(a, &x) != nil || json.Unmarshal(b, &y) != nil {
+		return false
+	}
+	ja, _ := json.Marshal(x)
+	jb, _ := json.Marshal(y)
+	return string(ja) == string(jb)
+}
+
+// TestWriter writes twenty minutes of a small district, stops, and writes ten more
+// from where it left off (its engine rebuilt from a saved state and the archive).
+func TestWriter(t *testing.T) {
+	s := openStore(t, pgtest.Database(t))
+	lg := openLog(t)
+	tr := fixtures.NewTraffic(1, start, 24)
+	l := &logged{alerts: make(map[string]bool)}
+	l.feed(t, lg, tr.Start())
+	for range 20 * 60 {
+		l.feed(t, lg, tr.Second())
+	}
+	w, stop := runWriter(t, s, lg, tr.Config())
+	waitFor(t, w, l.messages, time.Minute)
+	stop()
+	checkHistory(t, s, l, tr.Engine())
+	if n := count(t, s, `SELECT count(*) FROM engine_states`); n < 15 {
+		t.Errorf("%d engine states saved over 20 minutes, want one a minute", n)
+	}
+	if n := count(t, s, `SELECT count(*) FROM pg_inherits i JOIN pg_class p ON p.oid = i.inhparent WHERE p.relname = 'fixes'`); n != 2 {
+		t.Errorf("fixes in %d day partitions, want 2", n)
+	}
+
+	for range 10 * 60 {
+		l.feed(t, lg, tr.Second())
+	}
+	w, stop = runWriter(t, s, lg, tr.Config())
+	waitFor(t, w, l.messages, time.Minute)
+	stop()
+	checkHistory(t, s, l, tr.Engine())
+
+	// Retention drops whole days of fixes and messages; what supervisors query stays.
+	dropped, err := s.DropBefore(context.Background(), start.Add(24*time.Hour))
+	if err != nil || dropped != 2 {
+		t.Fatalf("DropBefore: %d partitions, %v; want 2", dropped, err)
+	}
+	if n := count(t, s, `SELECT count(*) FROM fixes WHERE t < $1`, start.Add(24*time.Hour).Truncate(24*time.Hour)); n != 0 {
+		t.Errorf("%d fixes left from the dropped day", n)
+	}
+	if n := count(t, s, `SELECT count(*) FROM incidents`); n != len(tr.Engine().Incidents(true)) {
+		t.Errorf("retention dropped incidents")
+	}
+}
+
+// TestWriterOutage stops PostgreSQL under load (for COMMANDD_TEST_OUTAGE, default a
+// minute) and starts it again: the writer catches up by itself, no row lost or doubled.
+func TestWriterOutage(t *testing.T) {
+	outage := time.Minute
+	if d, err := time.ParseDuration(os.Getenv("COMMANDD_TEST_OUTAGE")); err == nil {
+		outage = d
+	}
+	cluster := pgtest.StartCluster(t)
+	s := openStore(t, cluster.Database())
+	lg := openLog(t)
+	tr := fixtures.NewTraffic(2, start, 24)
+	l := &logged{alerts: make(map[string]bool)}
+	l.feed(t, lg, tr.Start())
+	w, stop := runWriter(t, s, lg, tr.Config())
+	defer stop()
+
+	// The district keeps going: a simulated second every 10 ms, the whole time.
+	done := make(chan struct{})
+	fed := make(chan struct{})
+	go func() {
+		defer close(fed)
+		tick := time.NewTicker(10 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-tick.C:
+				l.feed(t, lg, tr.Second())
+			}
+		}
+	}()
+	time.Sleep(2 * time.Second)
+	cluster.Stop()
+	before := w.Position()
+	time.Sleep(outage)
+	if w.Position() != before {
+		t.Errorf("position moved from %d to %d while the database was down", before, w.Position())
+	}
+	cluster.Start()
+	time.Sleep(2 * time.Second)
+	close(done)
+	<-fed
+	waitFor(t, w, l.messages, 2*time.Minute)
+	checkHistory(t, s, l, tr.Engine())
+}
