@@ -41,6 +41,8 @@ type Server struct {
 	Limits  Limits
 	Origins []string // extra allowed WebSocket origins; the server's own host always is
 	Metrics *Metrics
+	// Archive is where replays read the past; nil: the log alone (LogArchive).
+	Archive Archive
 	// UI, when set, serves the web pages at / (the API stays under /api, /ws).
 	UI http.Handler
 	// Clock gives the time of events sent without one, and is what times sent are

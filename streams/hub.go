@@ -808,6 +808,18 @@ func (h *Hub) resyncFrame(c *client) *websocket.PreparedMessage {
 	return h.snapshotFor(&c.sub)
 }
 
+// resyncNow sends c a fresh snapshot at once, in place of whatever is still queued for
+// it: a replay that seeks shows the moment sought, not the next one.
+func (h *Hub) resyncNow(c *client) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for len(c.send) > 0 {
+		<-c.send
+	}
+	c.resync.Store(false)
+	h.deliver(c, h.snapshotFor(&c.sub))
+}
+
 // tell sends c alone a frame of type typ whose fields are those of body (a struct).
 func (h *Hub) tell(c *client, typ string, body any) {
 	b, err := json.Marshal(body)

@@ -226,9 +226,16 @@ func (l *Loop) Applied() uint64 {
 func (l *Loop) view() View {
 	l.mu.RLock()
 	defer l.mu.RUnlock()
-	return View{Seq: l.applied, T: l.engine.Now(), Units: l.engine.Units(), Incidents: l.engine.Incidents(false),
-		Cameras: l.engine.Cameras()}
+	return viewOf(l.engine, l.applied)
 }
+
+// viewOf is what a wall sees of engine e after message seq.
+func viewOf(e *dispatch.Engine, seq uint64) View {
+	return View{Seq: seq, T: e.Now(), Units: e.Units(), Incidents: e.Incidents(false), Cameras: e.Cameras()}
+}
+
+// Config is the engine's configuration (a replay's engine must decide the same).
+func (l *Loop) Config() dispatch.Config { return l.cfg }
 
 // Snapshot writes the engine's state to disk atomically: a crash mid-write leaves the
 // previous snapshot in place.

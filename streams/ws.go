@@ -66,6 +66,10 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 		conn.Close()
 		return
 	}
+	if sub.View == "replay" {
+		go s.serveReplay(context.WithoutCancel(r.Context()), conn, sub)
+		return
+	}
 	c, snap := s.Hub.resume(sub, since)
 	s.Metrics.clients.Inc()
 	// Commands a client sends outlive this request; shutdown closes the sockets.
@@ -104,7 +108,7 @@ func (s *Server) serveClient(ctx context.Context, conn *websocket.Conn, p Princi
 	writer := make(chan struct{})
 	go func() {
 		defer close(writer)
-		s.writePump(conn, c, snap)
+		s.writePump(conn, s.Hub, c, snap)
 	}()
 	s.readPump(ctx, conn, p, c)
 	// Stop queuing for the client, stop its writer (closing the connection unblocks a
@@ -180,9 +184,22 @@ func allowView(p Principal, sub *Subscription) *Error {
 		}
 		return nil
 	case "replay":
-		return Errorf("unavailable", "view", "the %s view is not available yet", sub.View)
+		if !p.Is(Admin, Operator, Supervisor) {
+			break
+		}
+		if sub.Incident == "" {
+			return Invalid("incident", "the replay view needs an incident")
+		}
+		if sub.Speed == 0 {
+			sub.Speed = 1
+		}
+		if sub.Speed < 1 || sub.Speed > replayMaxSpeed {
+			return Invalid("speed", "speed must be 1 to %d", replayMaxSpeed)
+		}
+		*sub = Subscription{Type: sub.Type, View: sub.View, Incident: sub.Incident, Speed: sub.Speed}
+		return nil
 	default:
-		return Invalid("view", "unknown view %q (want wall, unit, volunteer or ingest)", sub.View)
+		return Invalid("view", "unknown view %q (want wall, unit, volunteer, ingest or replay)", sub.View)
 	}
 	return Errorf("permission_denied", "view", "role %s may not see the %s view", p.Role, sub.View)
 }
@@ -204,7 +221,7 @@ func closeWith(conn *websocket.Conn, code int, reason string) {
 
 // writePump sends the client its first snapshot, then its queue; after the client fell
 // behind it sends a fresh snapshot instead of the frames it lost.
-func (s *Server) writePump(conn *websocket.Conn, c *client, first *websocket.PreparedMessage) {
+func (s *Server) writePump(conn *websocket.Conn, hub *Hub, c *client, first *websocket.PreparedMessage) {
 	ping := time.NewTicker(pingPeriod)
 	defer ping.Stop()
 	defer conn.Close()
@@ -222,7 +239,7 @@ func (s *Server) writePump(conn *websocket.Conn, c *client, first *websocket.Pre
 		select {
 		case msg := <-c.send:
 			if c.resync.Load() {
-				msg = s.Hub.resyncFrame(c)
+				msg = hub.resyncFrame(c)
 				s.Metrics.resyncs.Inc()
 			}
 			if !write(msg) {
