@@ -41,6 +41,8 @@ type Server struct {
 	Limits  Limits
 	Origins []string // extra allowed WebSocket origins; the server's own host always is
 	Metrics *Metrics
+	// History answers supervisors' queries; nil: not kept (no --pg).
+	History History
 	// Archive is where replays read the past; nil: the log alone (LogArchive).
 	Archive Archive
 	// UI, when set, serves the web pages at / (the API stays under /api, /ws).
@@ -221,6 +223,8 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /api/v1/incidents", s.route("get_incidents", staff, s.getIncidents))
 	mux.HandleFunc("GET /api/v1/incidents/{id}", s.route("get_incident", append(staff, UnitRole), s.getIncident))
 	mux.HandleFunc("GET /api/v1/coverage", s.route("get_coverage", staff, s.getCoverage))
+	mux.HandleFunc("GET /api/v1/history/incidents", s.route("history_incidents", staff, s.getHistoryIncidents))
+	mux.HandleFunc("GET /api/v1/history/grids", s.route("history_grids", staff, s.getHistoryGrids))
 	mux.HandleFunc("GET /ws", s.serveWS)
 	mux.HandleFunc("GET /osmand", s.OsmAnd())
 	mux.HandleFunc("POST /osmand", s.OsmAnd())

@@ -59,3 +59,9 @@ func (m *Metrics) fixes(accepted, rejected int) {
 
 // ObserveApply records how long one log message took to apply.
 func (m *Metrics) ObserveApply(d time.Duration) { m.applySecs.Observe(d.Seconds()) }
+
+// HistoryLag registers the history writer's lag: log messages not yet in the store.
+func (m *Metrics) HistoryLag(lag func() float64) {
+	m.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "commandd_history_lag_messages",
+		Help: "Messages in the log not yet written to the history database."}, lag))
+}

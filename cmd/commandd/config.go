@@ -32,6 +32,8 @@ type Config struct {
 	Demo          bool          `flag:"demo" help:"a living city to look at: the sample district (Huli, generated) for the engine, and a simulated city inside driving it over the API"`
 	DemoRate      float64       `flag:"demo-rate" help:"with --demo: alerts and camera events at this many times the district's real rate"`
 	TimeScale     float64       `flag:"time-scale" help:"run the server's clock this many times faster than the wall clock (1 to 100), for simulations on a throwaway --data: ticks and the times of events sent without one follow it"`
+	PG            string        `flag:"pg" help:"PostgreSQL (with PostGIS) URL for the history: incidents, alerts, assignments, fixes, audit, and replays beyond the log's 7 days; empty: no history"`
+	PGRetain      time.Duration `flag:"pg-retain" help:"with --pg: drop whole days of fixes and archived log messages older than this (e.g. 8760h); 0: keep everything"`
 	DebugListen   string        `flag:"debug-listen" help:"address serving Go's /debug/pprof profiles for the engineer on call; empty: off (keep it on loopback)"`
 }
 

@@ -25,6 +25,7 @@ import (
 	"commandd/fixtures"
 	"commandd/fixtures/city"
 	"commandd/streams"
+	"commandd/streams/history"
 	"commandd/ui"
 )
 
@@ -111,6 +112,29 @@ func run(ctx context.Context, cfg Config, logger zerolog.Logger) error {
 	}
 	srv := &streams.Server{Log: log, Loop: loop, Hub: hub, Tokens: tokens, Logger: logger,
 		Limits: limits, Origins: origins, Metrics: metrics, Clock: clock, UI: ui.Handler()}
+	if cfg.PG != "" {
+		store, err := history.Open(ctx, cfg.PG)
+		if err != nil {
+			return err
+		}
+		defer store.Close()
+		w := &history.Writer{Store: store, Log: log, Config: engineCfg, Logger: logger.With().Str("part", "history").Logger()}
+		metrics.HistoryLag(func() float64 {
+			last, _ := log.Last(context.Background())
+			return float64(last - min(last, w.Position()))
+		})
+		srv.History, srv.Archive = store, store.Archive(log)
+		go w.Run(ctx)
+		if cfg.PGRetain > 0 {
+			go every(ctx, time.Hour, func(now time.Time) {
+				if n, err := store.DropBefore(ctx, now.Add(-cfg.PGRetain)); err != nil {
+					logger.Error().Err(err).Msg("history retention")
+				} else if n > 0 {
+					logger.Info().Int("partitions", n).Msg("history retention dropped old days")
+				}
+			})
+		}
+	}
 
 	loopCtx, stopLoop := context.WithCancel(context.Background())
 	defer stopLoop()

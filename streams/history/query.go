@@ -1,0 +1,240 @@
+package history
+
+import (
+	"cmp"
+	"context"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/twpayne/go-geom"
+	"github.com/twpayne/go-geom/encoding/ewkb"
+
+	"commandd/dispatch"
+	"commandd/geo"
+	"commandd/streams"
+)
+
+// where builds the WHERE clause of a query on incidents (by their first alert's
+// time) or, with alerts, on alerts (by theirs, in the same area, whatever their
+// incident's category or outcome); args are its parameters.
+func where(q streams.HistoryQuery, alerts bool) (string, []any, error) {
+	conds := []string{"received >= $1", "received < $2"}
+	if alerts {
+		conds = []string{"t >= $1", "t < $2"}
+	}
+	args := []any{q.From, q.To}
+	arg := func(v any) string {
+		args = append(args, v)
+		return fmt.Sprintf("$%d", len(args))
+	}
+	if b := q.BBox; b != nil {
+		conds = append(conds, fmt.Sprintf("geom && ST_MakeEnvelope(%s, %s, %s, %s, 4326)",
+			arg(b[0]), arg(b[1]), arg(b[2]), arg(b[3])))
+	}
+	if len(q.Polygon) > 0 {
+		flat := make([]float64, 0, 2*len(q.Polygon))
+		for _, p := range q.Polygon {
+			flat = append(flat, p[0], p[1])
+		}
+		poly := geom.NewPolygonFlat(geom.XY, flat, []int{len(flat)}).SetSRID(4326)
+		b, err := ewkb.Marshal(poly, ewkb.NDR)
+		if err != nil {
+			return "", nil, fmt.Errorf("history: polygon: %w", err)
+		}
+		conds = append(conds, fmt.Sprintf("ST_Within(geom, ST_GeomFromEWKB(%s::bytea))", arg(b)))
+	}
+	if len(q.Cells) > 0 {
+		cells := make([]int64, len(q.Cells))
+		for i, c := range q.Cells {
+			cells[i] = int64(c)
+		}
+		conds = append(conds, fmt.Sprintf("cell = ANY(%s)", arg(cells)))
+	}
+	if alerts {
+		return strings.Join(conds, " AND "), args, nil
+	}
+	if q.Category != "" {
+		conds = append(conds, "category = "+arg(q.Category))
+	}
+	if q.Tier >= 1 && q.Tier <= 3 {
+		conds = append(conds, fmt.Sprintf("tier%d = %s", q.Tier, arg(q.Outcome)))
+	}
+	return strings.Join(conds, " AND "), args, nil
+}
+
+// Incidents returns the incidents matching q, oldest first.
+func (s *Store) Incidents(ctx context.Context, q streams.HistoryQuery) ([]json.RawMessage, error) {
+	cond, args, err := where(q, false)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := s.pool.Query(ctx, fmt.Sprintf(`SELECT doc::text FROM incidents WHERE %s ORDER BY received, id LIMIT %d`,
+		cond, q.Limit), args...)
+	if err != nil {
+		return nil, fmt.Errorf("history: incidents: %w", err)
+	}
+	defer rows.Close()
+	out := []json.RawMessage{}
+	for rows.Next() {
+		var doc string
+		if err := rows.Scan(&doc); err != nil {
+			return nil, fmt.Errorf("history: incidents: %w", err)
+		}
+		out = append(out, json.RawMessage(doc))
+	}
+	return out, rows.Err()
+}
+
+// Grids counts, per grid and day, the alerts, the incidents, the tiers met of those
+// decided, and the median first arrival; grids asked for by cell are listed even when
+// nothing happened there.
+func (s *Store) Grids(ctx context.Context, q streams.HistoryQuery) ([]streams.GridDays, error) {
+	type key struct {
+		grid geo.Cell
+		day  string
+	}
+	type acc struct {
+		alerts, incidents, decided, met int
+		arrivals                        []float64
+	}
+	days := map[key]*acc{}
+	at := func(cell int64, t time.Time) (*acc, error) {
+		g, err := geo.Cell(cell).Parent(q.Res)
+		if err != nil {
+			return nil, fmt.Errorf("history: cell %x: %w", cell, err)
+		}
+		k := key{g, t.In(q.Location).Format(time.DateOnly)}
+		if days[k] == nil {
+			days[k] = &acc{}
+		}
+		return days[k], nil
+	}
+
+	cond, args, err := where(q, false)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := s.pool.Query(ctx, `SELECT cell, received, tier1, tier2, tier3, first_arrival_s FROM incidents WHERE `+cond, args...)
+	if err != nil {
+		return nil, fmt.Errorf("history: grids: %w", err)
+	}
+	for rows.Next() {
+		var cell int64
+		var received time.Time
+		var tiers [3]*string
+		var first *float64
+		if err := rows.Scan(&cell, &received, &tiers[0], &tiers[1], &tiers[2], &first); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("history: grids: %w", err)
+		}
+		a, err := at(cell, received)
+		if err != nil {
+			rows.Close()
+			return nil, err
+		}
+		a.incidents++
+		for _, t := range tiers {
+			if t != nil && (*t == dispatch.Met.String() || *t == dispatch.Missed.String()) {
+				a.decided++
+				if *t == dispatch.Met.String() {
+					a.met++
+				}
+			}
+		}
+		if first != nil {
+			a.arrivals = append(a.arrivals, *first)
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("history: grids: %w", err)
+	}
+
+	if cond, args, err = where(q, true); err != nil {
+		return nil, err
+	}
+	rows, err = s.pool.Query(ctx, `SELECT cell, t FROM alerts WHERE `+cond, args...)
+	if err != nil {
+		return nil, fmt.Errorf("history: grids: alerts: %w", err)
+	}
+	for rows.Next() {
+		var cell int64
+		var t time.Time
+		if err := rows.Scan(&cell, &t); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("history: grids: %w", err)
+		}
+		a, err := at(cell, t)
+		if err != nil {
+			rows.Close()
+			return nil, err
+		}
+		a.alerts++
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("history: grids: alerts: %w", err)
+	}
+
+	grids := map[geo.Cell]*streams.GridDays{}
+	for _, g := range q.Grids {
+		grids[g] = &streams.GridDays{Grid: g.String(), Days: []streams.GridDay{}}
+	}
+	for k, a := range days {
+		g := grids[k.grid]
+		if g == nil {
+			g = &streams.GridDays{Grid: k.grid.String()}
+			grids[k.grid] = g
+		}
+		d := streams.GridDay{Day: k.day, Alerts: a.alerts, Incidents: a.incidents, TiersDecided: a.decided, TiersMet: a.met}
+		if a.decided > 0 {
+			share := float64(a.met) / float64(a.decided)
+			d.MetShare = &share
+		}
+		if len(a.arrivals) > 0 {
+			slices.Sort(a.arrivals)
+			m := median(a.arrivals)
+			d.MedianFirstArrivalS = &m
+		}
+		g.Days = append(g.Days, d)
+	}
+	total := countDays(q.From, q.To, q.Location)
+	out := make([]streams.GridDays, 0, len(grids))
+	for _, g := range grids {
+		slices.SortFunc(g.Days, func(a, b streams.GridDay) int { return cmp.Compare(a.Day, b.Day) })
+		withIncidents := 0
+		for _, d := range g.Days {
+			if d.Incidents > 0 {
+				withIncidents++
+			}
+		}
+		g.ZeroIncidentDays = total - withIncidents
+		out = append(out, *g)
+	}
+	slices.SortFunc(out, func(a, b streams.GridDays) int { return cmp.Compare(a.Grid, b.Grid) })
+	return out, nil
+}
+
+// median of sorted values.
+func median(v []float64) float64 {
+	if len(v)%2 == 1 {
+		return v[len(v)/2]
+	}
+	return (v[len(v)/2-1] + v[len(v)/2]) / 2
+}
+
+// countDays is how many calendar days (in loc) the range [from, to) touches.
+func countDays(from, to time.Time, loc *time.Location) int {
+	d0 := from.In(loc)
+	d1 := to.Add(-time.Nanosecond).In(loc)
+	first := time.Date(d0.Year(), d0.Month(), d0.Day(), 0, 0, 0, 0, loc)
+	last := time.Date(d1.Year(), d1.Month(), d1.Day(), 0, 0, 0, 0, loc)
+	n := 0
+	for d := first; !d.After(last); d = d.AddDate(0, 0, 1) {
+		n++
+	}
+	return n
+}
