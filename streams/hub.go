@@ -360,6 +360,14 @@ func NewHub(logger zerolog.Logger) *Hub {
 func (h *Hub) Reset(v View) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	h.reset(v)
+	for c := range h.clients {
+		h.markResync(c)
+	}
+}
+
+// reset replaces the model. Called with h.mu held.
+func (h *Hub) reset(v View) {
 	h.seq, h.t = v.Seq, v.T
 	h.history, h.written, h.lost = [historyLen]pastFrame{}, 0, v.Seq // frames before are not known
 	clear(h.units)
@@ -377,9 +385,6 @@ func (h *Hub) Reset(v View) {
 	}
 	for _, c := range v.Cameras {
 		h.cameras[c.ID] = c
-	}
-	for c := range h.clients {
-		h.markResync(c)
 	}
 }
 
@@ -808,11 +813,13 @@ func (h *Hub) resyncFrame(c *client) *websocket.PreparedMessage {
 	return h.snapshotFor(&c.sub)
 }
 
-// resyncNow sends c a fresh snapshot at once, in place of whatever is still queued for
-// it: a replay that seeks shows the moment sought, not the next one.
-func (h *Hub) resyncNow(c *client) {
+// resetFor replaces the model with v and sends c (a replay's only client) its snapshot
+// at once, in place of whatever is still queued for it: a replay that seeks shows the
+// moment sought, once.
+func (h *Hub) resetFor(c *client, v View) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	h.reset(v)
 	for len(c.send) > 0 {
 		<-c.send
 	}

@@ -230,12 +230,12 @@ func (r *replay) pass(ctx context.Context, target time.Time, started chan struct
 		caught = true
 		v := viewOf(eng, seq)
 		v.T = target
-		r.hub.Reset(v)
 		if r.c == nil {
+			r.hub.Reset(v)
 			r.c, r.first = r.hub.join(Subscription{View: "wall"})
 			close(started)
 		} else {
-			r.hub.resyncNow(r.c)
+			r.hub.resetFor(r.c, v)
 		}
 		if r.ended { // a seek after the end plays again
 			r.paused = false

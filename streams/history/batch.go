@@ -31,12 +31,13 @@ type batch struct {
 	rows      pgx.Batch // everything written row by row, in log order
 	incidents []string  // incidents changed, in the order they first changed
 	changed   map[string]bool
-	released  []dispatch.Change
+	released  map[[2]string]time.Time // incident, unit → when it was last released
 	state     []byte // the engine after the batch, when it is time to save one
 }
 
 func newBatch(stream string, after uint64) *batch {
-	return &batch{stream: stream, first: after + 1, last: after, changed: make(map[string]bool)}
+	return &batch{stream: stream, first: after + 1, last: after, changed: make(map[string]bool),
+		released: make(map[[2]string]time.Time)}
 }
 
 // add applies one log message to the writer's engine and keeps its rows.
@@ -59,7 +60,7 @@ func (b *batch) add(eng *dispatch.Engine, m streams.Message) error {
 					b.incidents = append(b.incidents, c.Incident)
 				}
 			case dispatch.Released:
-				b.released = append(b.released, c)
+				b.released[[2]string{c.Incident, c.Unit}] = c.T
 			}
 		}
 	}
@@ -199,7 +200,8 @@ func (b *batch) write(ctx context.Context, s *Store, eng *dispatch.Engine) error
 }
 
 // addIncidents queues the incidents the batch changed, as they stand after it, with
-// their assignments; units released in the batch keep their row, marked released.
+// their assignments. A row whose unit is no longer on that tier (released, or moved
+// to another tier by a new plan) is marked released.
 func (b *batch) addIncidents(eng *dispatch.Engine) error {
 	for _, id := range b.incidents {
 		v, ok := eng.Incident(id)
@@ -216,6 +218,8 @@ func (b *batch) addIncidents(eng *dispatch.Engine) error {
 		}
 		var tiers [3]*string
 		var first *float64
+		var onUnits []string
+		var onTiers []int32
 		for i, t := range v.Tiers {
 			if i < len(tiers) {
 				s := t.State.String()
@@ -228,6 +232,7 @@ func (b *batch) addIncidents(eng *dispatch.Engine) error {
 						first = &s
 					}
 				}
+				onUnits, onTiers = append(onUnits, u.Unit), append(onTiers, int32(t.Tier))
 				b.rows.Queue(`INSERT INTO assignments (incident, unit, tier, assigned, eta_s, arrived, cleared, released, due, met, seq)
 					VALUES ($1, $2, $3, $4, $5, $6, $7, NULL, $8, $9, $10)
 					ON CONFLICT (incident, unit, tier) DO UPDATE SET assigned = $4, eta_s = $5, arrived = $6,
@@ -236,6 +241,14 @@ func (b *batch) addIncidents(eng *dispatch.Engine) error {
 					t.Due.Time, !u.Arrived.IsZero() && !u.Arrived.After(t.Due.Time), int64(b.last))
 			}
 		}
+		for unit, t := range b.releasedFrom(id) {
+			b.rows.Queue(`UPDATE assignments SET released = $3, seq = $4 WHERE incident = $1 AND unit = $2
+				AND released IS NULL AND (unit, tier) NOT IN (SELECT * FROM unnest($5::text[], $6::int[]))`,
+				id, unit, t, int64(b.last), onUnits, onTiers)
+		}
+		b.rows.Queue(`UPDATE assignments SET released = $2, seq = $3 WHERE incident = $1 AND released IS NULL
+			AND (unit, tier) NOT IN (SELECT * FROM unnest($4::text[], $5::int[]))`,
+			id, b.lastT, int64(b.last), onUnits, onTiers)
 		b.rows.Queue(`INSERT INTO incidents (id, status, priority, category, received, closed, geom, cell, zone,
 				tier1, tier2, tier3, first_arrival_s, doc, seq)
 			VALUES ($1, $2, $3, $4, $5, $6, ST_GeomFromEWKB($7::bytea), $8, $9, $10, $11, $12, $13, $14, $15)
@@ -245,13 +258,18 @@ func (b *batch) addIncidents(eng *dispatch.Engine) error {
 			id, v.Status, v.Priority, v.Category.String(), v.Received.Time, nullTime(v.Closed), p, int64(v.Cell),
 			v.Zone, tiers[0], tiers[1], tiers[2], first, string(doc), int64(b.last))
 	}
-	for _, c := range b.released {
-		b.rows.Queue(`UPDATE assignments a SET released = $3, seq = $4 FROM incidents i
-			WHERE a.incident = $1 AND a.unit = $2 AND a.released IS NULL AND i.id = a.incident
-			AND NOT jsonb_path_exists(i.doc, '$.tiers[*].units[*] ? (@.unit == $u)', jsonb_build_object('u', $2::text))`,
-			c.Incident, c.Unit, c.T, int64(b.last))
-	}
 	return nil
+}
+
+// releasedFrom gives, for the units released from an incident in the batch, when.
+func (b *batch) releasedFrom(incident string) map[string]time.Time {
+	out := map[string]time.Time{}
+	for k, t := range b.released {
+		if k[0] == incident {
+			out[k[1]] = t
+		}
+	}
+	return out
 }
 
 func nullTime(m dispatch.Millis) *time.Time {
