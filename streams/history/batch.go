@@ -32,7 +32,7 @@ type batch struct {
 	incidents []string  // incidents changed, in the order they first changed
 	changed   map[string]bool
 	released  map[[2]string]time.Time // incident, unit → when it was last released
-	state     []byte // the engine after the batch, when it is time to save one
+	state     []byte                  // the engine after the batch, when it is time to save one
 }
 
 func newBatch(stream string, after uint64) *batch {
