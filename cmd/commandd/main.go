@@ -125,15 +125,11 @@ func run(ctx context.Context, cfg Config, logger zerolog.Logger) error {
 		})
 		srv.History, srv.Archive = store, store.Archive(log)
 		go w.Run(ctx)
-		if cfg.PGRetain > 0 {
-			go every(ctx, time.Hour, func(now time.Time) {
-				if n, err := store.DropBefore(ctx, now.Add(-cfg.PGRetain)); err != nil {
-					logger.Error().Err(err).Msg("history retention")
-				} else if n > 0 {
-					logger.Info().Int("partitions", n).Msg("history retention dropped old days")
-				}
-			})
-		}
+		go every(ctx, time.Hour, func(time.Time) {
+			if err := w.Maintain(ctx, cfg.PGRetain); err != nil && ctx.Err() == nil {
+				logger.Error().Err(err).Msg("history maintenance")
+			}
+		})
 	}
 
 	loopCtx, stopLoop := context.WithCancel(context.Background())

@@ -157,12 +157,12 @@ func (b *batch) audit(seq int64, n int, ev dispatch.Event, actor, subject string
 	return nil
 }
 
+// finish queues the rows read from the engine as it stands after the batch.
+func (b *batch) finish(eng *dispatch.Engine) error { return b.addIncidents(eng) }
+
 // write commits the batch and the writer's new position, if the store is still where
 // the batch begins (otherwise another writer got there: nothing is written).
-func (b *batch) write(ctx context.Context, s *Store, eng *dispatch.Engine) error {
-	if err := b.addIncidents(eng); err != nil {
-		return err
-	}
+func (b *batch) write(ctx context.Context, s *Store) error {
 	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		var at int64
 		err := tx.QueryRow(ctx, `SELECT seq FROM history_position WHERE stream = $1 FOR UPDATE`, b.stream).Scan(&at)

@@ -207,6 +207,14 @@ func TestWriter(t *testing.T) {
 	stop()
 	checkHistory(t, s, l, tr.Engine())
 
+	// A day over gets its track index; today's partition is left alone.
+	if n, err := s.IndexDaysBefore(context.Background(), start.Add(24*time.Hour)); err != nil || n != 1 {
+		t.Fatalf("IndexDaysBefore: %d days, %v; want 1", n, err)
+	}
+	if n := count(t, s, `SELECT count(*) FROM pg_indexes WHERE tablename LIKE 'fixes_2026%' AND indexdef LIKE '%(unit, t)%'`); n != 1 {
+		t.Errorf("%d day partitions with a track index, want 1", n)
+	}
+
 	// Retention drops whole days of fixes and messages; what supervisors query stays.
 	dropped, err := s.DropBefore(context.Background(), start.Add(24*time.Hour))
 	if err != nil || dropped != 2 {

@@ -119,6 +119,56 @@ func ensureDays(ctx context.Context, tx pgx.Tx, days []time.Time) error {
 	return nil
 }
 
+// dayPartitions lists the day partitions of table, by day.
+func (s *Store) dayPartitions(ctx context.Context, table string) (map[time.Time]string, error) {
+	rows, err := s.pool.Query(ctx, `SELECT c.relname FROM pg_inherits i
+		JOIN pg_class c ON c.oid = i.inhrelid JOIN pg_class p ON p.oid = i.inhparent
+		WHERE p.relname = $1`, table)
+	if err != nil {
+		return nil, fmt.Errorf("history: partitions of %s: %w", table, err)
+	}
+	names, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return nil, fmt.Errorf("history: partitions of %s: %w", table, err)
+	}
+	out := make(map[time.Time]string, len(names))
+	for _, name := range names {
+		if d, err := time.Parse("20060102", strings.TrimPrefix(name, table+"_")); err == nil {
+			out[d] = name
+		}
+	}
+	return out, nil
+}
+
+// IndexDaysBefore gives each day of fixes that ended by end its (unit, t) index, for
+// units' tracks; it returns how many days it indexed.
+func (s *Store) IndexDaysBefore(ctx context.Context, end time.Time) (int, error) {
+	days, err := s.dayPartitions(ctx, "fixes")
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for d, name := range days {
+		if d.AddDate(0, 0, 1).After(end) {
+			continue
+		}
+		var exists bool
+		if err := s.pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_indexes WHERE tablename = $1 AND indexname = $2)`,
+			name, name+"_unit_t").Scan(&exists); err != nil {
+			return n, fmt.Errorf("history: index %s: %w", name, err)
+		}
+		if exists {
+			continue
+		}
+		q := fmt.Sprintf(`CREATE INDEX %s ON %s (unit, t)`, pgx.Identifier{name + "_unit_t"}.Sanitize(), pgx.Identifier{name}.Sanitize())
+		if _, err := s.pool.Exec(ctx, q); err != nil {
+			return n, fmt.Errorf("history: index %s: %w", name, err)
+		}
+		n++
+	}
+	return n, nil
+}
+
 // DropBefore drops whole days of fixes and log messages older than day, and the
 // engine states a replay could no longer use (all but the newest one before day). It
 // returns how many partitions went. Incidents, alerts, assignments, camera events and
@@ -127,19 +177,12 @@ func (s *Store) DropBefore(ctx context.Context, day time.Time) (int, error) {
 	day = dayOf(day)
 	dropped := 0
 	for _, table := range partitioned {
-		rows, err := s.pool.Query(ctx, `SELECT c.relname FROM pg_inherits i
-			JOIN pg_class c ON c.oid = i.inhrelid JOIN pg_class p ON p.oid = i.inhparent
-			WHERE p.relname = $1`, table)
+		days, err := s.dayPartitions(ctx, table)
 		if err != nil {
-			return dropped, fmt.Errorf("history: retention: %w", err)
+			return dropped, err
 		}
-		names, err := pgx.CollectRows(rows, pgx.RowTo[string])
-		if err != nil {
-			return dropped, fmt.Errorf("history: retention: %w", err)
-		}
-		for _, name := range names {
-			d, err := time.Parse("20060102", strings.TrimPrefix(name, table+"_"))
-			if err != nil || !d.Before(day) {
+		for d, name := range days {
+			if !d.Before(day) {
 				continue
 			}
 			if _, err := s.pool.Exec(ctx, `DROP TABLE `+pgx.Identifier{name}.Sanitize()); err != nil {

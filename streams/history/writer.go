@@ -23,9 +23,11 @@ type Writer struct {
 	// StateEvery is how much log time passes between saved engine states (default 5
 	// minutes): a replay seeks by restoring one and applying the messages after it.
 	StateEvery time.Duration
-	// MaxBatch is the most messages written in one transaction (default 2,000); Wait is
-	// how long a smaller batch waits for more (default 200 ms).
+	// MaxBatch is the most messages written in one transaction (default 2,000), and
+	// MaxFixes the most fixes (default 20,000); Wait is how long a smaller batch waits
+	// for more (default 200 ms).
 	MaxBatch int
+	MaxFixes int
 	Wait     time.Duration
 
 	position atomic.Uint64
@@ -43,6 +45,9 @@ func (w *Writer) Run(ctx context.Context) error {
 	}
 	if w.MaxBatch <= 0 {
 		w.MaxBatch = 2000
+	}
+	if w.MaxFixes <= 0 {
+		w.MaxFixes = 20000
 	}
 	if w.Wait <= 0 {
 		w.Wait = 200 * time.Millisecond
@@ -78,8 +83,8 @@ func (w *Writer) run(ctx context.Context) error {
 	w.position.Store(pos)
 	w.Logger.Info().Uint64("seq", pos).Msg("history writer following the log")
 
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
 	msgs := make(chan streams.Message, w.MaxBatch)
 	readErr := make(chan error, 1)
 	go func() {
@@ -91,6 +96,28 @@ func (w *Writer) run(ctx context.Context) error {
 				return ctx.Err()
 			}
 		})
+	}()
+
+	// One batch is written while the next is read and applied: a committer goroutine
+	// takes finished batches in order.
+	committed := make(chan error, 1)
+	ready := make(chan *batch, 1)
+	go func() {
+		for b := range ready {
+			if err := b.write(ctx, w.Store); err != nil {
+				committed <- err
+				cancel(err)
+				for range ready { // drain: the run is over
+				}
+				return
+			}
+			w.position.Store(b.last)
+		}
+		committed <- nil
+	}()
+	defer func() {
+		close(ready)
+		<-committed
 	}()
 
 	b := newBatch(stream, pos)
@@ -108,10 +135,14 @@ func (w *Writer) run(ctx context.Context) error {
 			b.state = state
 			stateT = t
 		}
-		if err := b.write(ctx, w.Store, eng); err != nil {
+		if err := b.finish(eng); err != nil {
 			return err
 		}
-		w.position.Store(b.last)
+		select {
+		case ready <- b:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
 		b = newBatch(stream, b.last)
 		return nil
 	}
@@ -127,7 +158,7 @@ func (w *Writer) run(ctx context.Context) error {
 			if b.messages == 1 {
 				timer.Reset(w.Wait)
 			}
-			if b.messages >= w.MaxBatch {
+			if b.messages >= w.MaxBatch || len(b.fixRows) >= w.MaxFixes {
 				timer.Stop()
 				if err := flush(); err != nil {
 					return err
@@ -138,10 +169,13 @@ func (w *Writer) run(ctx context.Context) error {
 				return err
 			}
 		case err := <-readErr:
+			if ctx.Err() != nil {
+				return context.Cause(ctx)
+			}
 			return err
 		case <-ctx.Done():
 			// What is not committed is read again next time.
-			return ctx.Err()
+			return context.Cause(ctx)
 		}
 	}
 }
@@ -228,6 +262,34 @@ func (s *Store) archived(ctx context.Context, from, to uint64, fn func(streams.M
 	}
 	if err := rows.Err(); err != nil {
 		return fmt.Errorf("history: archived messages: %w", err)
+	}
+	return nil
+}
+
+// Maintain keeps the store in shape, reckoning days by the log's time as far as the
+// store holds it: each day of fixes over for an hour gets its track index, and with
+// retain > 0, days older than that are dropped.
+func (w *Writer) Maintain(ctx context.Context, retain time.Duration) error {
+	var t time.Time
+	err := w.Store.pool.QueryRow(ctx, `SELECT t FROM history_position WHERE stream = $1`, w.Log.Name()).Scan(&t)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("history: maintain: %w", err)
+	}
+	indexed, err := w.Store.IndexDaysBefore(ctx, t.Add(-time.Hour))
+	if err != nil {
+		return err
+	}
+	dropped := 0
+	if retain > 0 {
+		if dropped, err = w.Store.DropBefore(ctx, t.Add(-retain)); err != nil {
+			return err
+		}
+	}
+	if indexed+dropped > 0 {
+		w.Logger.Info().Int("days_indexed", indexed).Int("partitions_dropped", dropped).Msg("history maintained")
 	}
 	return nil
 }
