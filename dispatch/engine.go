@@ -44,6 +44,11 @@ type Config struct {
 	// ReplanEvery is how often ticks plan again for incidents still short of units.
 	// Default 5 s.
 	ReplanEvery time.Duration `json:"replan_every,omitempty"`
+	// RetireClosed is how long a closed incident stays in the engine (readable, and its
+	// alerts' ids remembered, so a retried alert gets the same answer) before a tick
+	// drops it, which keeps memory and snapshots bounded; the history store keeps it
+	// for good. 0: never.
+	RetireClosed time.Duration `json:"retire_closed,omitempty"`
 	// Model is the travel-time model. Default geo.DefaultSpeedModel().
 	Model geo.TravelModel `json:"-"`
 }
@@ -96,7 +101,8 @@ type Engine struct {
 	unitIDs map[string]int32
 	placed  *geo.Index // units with a position, by cell
 
-	incs     []*incident
+	incs     []*incident // nil: retired (indexes stay put)
+	live     int         // incs before it are all retired
 	incIDs   map[string]int32
 	open     []int32    // open incidents, ascending
 	openIdx  *geo.Index // open incidents by scene cell
@@ -248,6 +254,7 @@ func (e *Engine) flushTouched() {
 }
 
 func (e *Engine) tick() {
+	e.retire()
 	for _, i := range e.open {
 		if e.evaluate(i) {
 			e.touch(i)
@@ -258,6 +265,29 @@ func (e *Engine) tick() {
 		e.replan = len(e.shortList) > 0
 	}
 	e.flushCoverage()
+}
+
+// retire drops the incidents closed for longer than cfg.RetireClosed, with their
+// alerts' ids. Closed incidents hold no units, and nothing indexes them but incIDs.
+func (e *Engine) retire() {
+	if e.cfg.RetireClosed <= 0 {
+		return
+	}
+	cutoff := e.now.Add(-e.cfg.RetireClosed)
+	for i := e.live; i < len(e.incs); i++ {
+		inc := e.incs[i]
+		if inc == nil || !inc.closed || inc.closedAt.After(cutoff) {
+			continue
+		}
+		for _, a := range inc.alerts {
+			delete(e.alerts, a.ID)
+		}
+		delete(e.incIDs, inc.id)
+		e.incs[i] = nil
+	}
+	for e.live < len(e.incs) && e.incs[e.live] == nil {
+		e.live++
+	}
 }
 
 // coverageStep is how many moved units a tick brings into the coverage layer at most.

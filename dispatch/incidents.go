@@ -188,8 +188,8 @@ func (e *Engine) Incident(id string) (IncidentView, bool) {
 // Incidents returns the open incidents (or all, with closed), oldest first.
 func (e *Engine) Incidents(closed bool) []IncidentView {
 	var out []IncidentView
-	for _, inc := range e.incs {
-		if closed || !inc.closed {
+	for _, inc := range e.incs[e.live:] {
+		if inc != nil && (closed || !inc.closed) {
 			out = append(out, e.incidentView(inc))
 		}
 	}

@@ -7,6 +7,7 @@ import (
 	"reflect"
 	"slices"
 	"testing"
+	"time"
 
 	"commandd/dispatch"
 	"commandd/fixtures"
@@ -108,4 +109,81 @@ func TestRestoreAfterPullChain(t *testing.T) {
 		log = append(log, evs)
 	}
 	checkRestoreEverywhere(t, "pull chain", dispatch.Config{}, log)
+}
+
+// TestRetireClosed: closed incidents leave the engine once RetireClosed has passed
+// since they closed (with their alerts' ids), the open ones stay, snapshots shrink,
+// and an engine restored at any point decides exactly as the straight run.
+func TestRetireClosed(t *testing.T) {
+	start := time.Date(2026, 11, 30, 8, 0, 0, 0, time.UTC)
+	tr := fixtures.NewTraffic(5, start, 20)
+	log := tr.Start()
+	for range 15 * 60 {
+		log = append(log, tr.Second()...)
+	}
+	cfg := dispatch.Config{RetireClosed: 2 * time.Minute}
+	apply := func(e *dispatch.Engine, msgs [][]dispatch.Event) [][]dispatch.Change {
+		var out [][]dispatch.Change
+		for _, m := range msgs {
+			var cs []dispatch.Change
+			for _, ev := range m {
+				for _, c := range e.Apply(ev) {
+					c.Cells = slices.Clone(c.Cells)
+					cs = append(cs, c)
+				}
+			}
+			out = append(out, cs)
+		}
+		return out
+	}
+	e := dispatch.New(cfg)
+	straight := apply(e, log)
+
+	keeper := tr.Engine() // the same stream, nothing retired
+	retired, kept := 0, 0
+	for _, v := range keeper.Incidents(true) {
+		_, readable := e.Incident(v.ID)
+		old := v.Status == "closed" && !v.Closed.After(e.Now().Add(-cfg.RetireClosed))
+		answered := !old // incidents a camera opened have no alert
+		for _, a := range v.Alerts {
+			_, answered = e.Alert(a.ID)
+		}
+		if readable == old || answered == old {
+			t.Errorf("%s (%s, closed %v): readable %v, alert answered %v", v.ID, v.Status, v.Closed, readable, answered)
+		}
+		if old {
+			retired++
+		} else {
+			kept++
+		}
+	}
+	if retired < 10 || kept == 0 {
+		t.Fatalf("%d incidents retired, %d kept: the stream does not test retirement", retired, kept)
+	}
+	if got, want := len(e.Incidents(false)), len(keeper.Incidents(false)); got != want {
+		t.Errorf("%d open incidents, want %d", got, want)
+	}
+	small, _ := e.Snapshot()
+	big, _ := keeper.Snapshot()
+	if len(small) >= len(big)*3/4 {
+		t.Errorf("snapshot %d bytes with retirement, %d without: want under three quarters", len(small), len(big))
+	}
+
+	for k := 0; k < len(log); k += 97 {
+		a := dispatch.New(cfg)
+		apply(a, log[:k])
+		snap, err := a.Snapshot()
+		if err != nil {
+			t.Fatal(err)
+		}
+		r, err := dispatch.Restore(cfg, snap)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for n, got := range apply(r, log[k:]) {
+			if !reflect.DeepEqual(got, straight[k+n]) {
+				t.Fatalf("restored after message %d, message %d gives\n%+v\nstraight run gave\n%+v", k, k+n+1, got, straight[k+n])
+			}
+		}
+	}
 }

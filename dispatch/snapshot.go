@@ -22,7 +22,7 @@ type snapshotState struct {
 	Now        time.Time         `json:"now"`
 	LastReplan time.Time         `json:"last_replan"`
 	Units      []unitState       `json:"units"`
-	Incidents  []incidentState   `json:"incidents"`
+	Incidents  []*incidentState  `json:"incidents"`
 	Cameras    []CameraView      `json:"cameras"`
 	Alerts     []alertState      `json:"alerts"`
 	CamEvents  []camEventState   `json:"camera_events"`
@@ -126,7 +126,11 @@ func (e *Engine) Capture() *Capture {
 			Inc: u.inc, Tier: u.tier, Target: u.target})
 	}
 	for _, inc := range e.incs {
-		is := incidentState{ID: inc.id, Closed: inc.closed, Priority: inc.priority, Category: inc.category,
+		if inc == nil {
+			st.Incidents = append(st.Incidents, nil) // retired: its index stays taken
+			continue
+		}
+		is := &incidentState{ID: inc.id, Closed: inc.closed, Priority: inc.priority, Category: inc.category,
 			Scene: inc.scene, Address: inc.address, Zone: inc.zone, Received: inc.received, LastSeen: inc.lastSeen,
 			ClosedAt: inc.closedAt, Disposition: inc.disposition, Alerts: slices.Clone(inc.alerts),
 			CamEvents: slices.Clone(inc.camEvents), Excluded: slices.Clone(inc.excluded), Timeline: slices.Clone(inc.timeline)}
@@ -136,7 +140,10 @@ func (e *Engine) Capture() *Capture {
 		}
 		st.Incidents = append(st.Incidents, is)
 	}
-	for _, inc := range e.incs {
+	for _, inc := range e.incs[e.live:] {
+		if inc == nil {
+			continue
+		}
 		for _, a := range inc.alerts {
 			ref := e.alerts[a.ID]
 			st.Alerts = append(st.Alerts, alertState{ID: a.ID, Inc: ref.inc, Dup: ref.dup})
@@ -187,6 +194,13 @@ func Restore(cfg Config, snapshot []byte) (*Engine, error) {
 		}
 	}
 	for n, s := range st.Incidents {
+		if s == nil {
+			e.incs = append(e.incs, nil)
+			if e.live == n {
+				e.live++
+			}
+			continue
+		}
 		inc := &incident{id: s.ID, closed: s.Closed, priority: s.Priority, category: s.Category, scene: s.Scene,
 			address: s.Address, zone: s.Zone, received: s.Received, lastSeen: s.LastSeen, closedAt: s.ClosedAt,
 			disposition: s.Disposition, alerts: s.Alerts, camEvents: s.CamEvents, excluded: s.Excluded,

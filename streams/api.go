@@ -541,9 +541,10 @@ func (s *Server) getIncidents(r *http.Request, _ Principal) (int, any, *Error) {
 
 func (s *Server) getIncident(r *http.Request, p Principal) (int, any, *Error) {
 	id := r.PathValue("id")
-	var v dispatch.IncidentView
-	var ok bool
-	s.Loop.Read(func(e *dispatch.Engine) { v, ok = e.Incident(id) })
+	v, ok, e := s.incident(r.Context(), id)
+	if e != nil {
+		return 0, nil, e
+	}
 	if !ok {
 		return 0, nil, Errorf("not_found", "", "no incident %q", id)
 	}
@@ -551,6 +552,28 @@ func (s *Server) getIncident(r *http.Request, p Principal) (int, any, *Error) {
 		return 0, nil, Errorf("permission_denied", "", "a unit token reads only the incidents it is on")
 	}
 	return http.StatusOK, v, nil
+}
+
+// incident finds an incident in the engine or, once the engine has retired it, in
+// the history.
+func (s *Server) incident(ctx context.Context, id string) (v dispatch.IncidentView, ok bool, _ *Error) {
+	s.Loop.Read(func(e *dispatch.Engine) { v, ok = e.Incident(id) })
+	if ok || s.History == nil {
+		return v, ok, nil
+	}
+	doc, ok, err := s.History.Incident(ctx, id)
+	if err != nil {
+		s.Logger.Error().Err(err).Str("incident", id).Msg("history lookup")
+		return v, false, Errorf("unavailable", "", "the history database did not answer; retry")
+	}
+	if !ok {
+		return v, false, nil
+	}
+	if err := json.Unmarshal(doc, &v); err != nil {
+		s.Logger.Error().Err(err).Str("incident", id).Msg("history incident unreadable")
+		return v, false, Errorf("unavailable", "", "the history holds incident %s in a form this server cannot read", id)
+	}
+	return v, true, nil
 }
 
 func onIncident(v dispatch.IncidentView, unit string) bool {

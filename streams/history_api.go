@@ -17,6 +17,8 @@ type History interface {
 	// Incidents returns the incidents matching q, as the API gives an incident,
 	// oldest first.
 	Incidents(ctx context.Context, q HistoryQuery) ([]json.RawMessage, error)
+	// Incident returns one incident as the API gives it, if the history holds it.
+	Incident(ctx context.Context, id string) (json.RawMessage, bool, error)
 	// Grids returns, per grid (an H3 cell at q.Res) and day, what happened there.
 	Grids(ctx context.Context, q HistoryQuery) ([]GridDays, error)
 }

@@ -98,9 +98,11 @@ var errSeek = errors.New("seek")
 func (s *Server) serveReplay(ctx context.Context, conn *websocket.Conn, sub Subscription) {
 	defer s.sockets.Delete(conn)
 	defer conn.Close()
-	var inc dispatch.IncidentView
-	var found bool
-	s.Loop.Read(func(e *dispatch.Engine) { inc, found = e.Incident(sub.Incident) })
+	inc, found, e := s.incident(ctx, sub.Incident)
+	if e != nil {
+		closeWith(conn, websocket.CloseTryAgainLater, e.Message)
+		return
+	}
 	if !found {
 		closeWith(conn, websocket.ClosePolicyViolation, fmt.Sprintf("no incident %q", clipMsg(sub.Incident, 40)))
 		return

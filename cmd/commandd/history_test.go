@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -21,7 +22,7 @@ import (
 func TestHistory(t *testing.T) {
 	db := pgtest.Database(t)
 	dir := t.TempDir()
-	s := start(t, dir, "--pg", db)
+	s := start(t, dir, "--pg", db, "--retire-closed", "2s")
 	from := time.Now().UTC().Add(-time.Hour).Format(time.RFC3339)
 	to := time.Now().UTC().Add(time.Hour).Format(time.RFC3339)
 	s.must(200, "PUT", "/api/v1/units/P-17", tokOperator, `{"callsign":"湖里巡17","force":"police","mode":"car"}`)
@@ -94,6 +95,21 @@ func TestHistory(t *testing.T) {
 		t.Errorf("a unit read the history: %d", code)
 	}
 
+	// Two seconds after it closed the engine lets the incident go; the history answers
+	// for it.
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		list, err := s.doList("/api/v1/incidents?status=all")
+		if err == nil && len(list) == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the engine still holds %d incidents", len(list))
+		}
+	}
+	if got := s.must(200, "GET", "/api/v1/incidents/"+inc, tokSupervisor, ""); got["status"] != "closed" || got["disposition"] != "arrested" {
+		t.Errorf("retired incident from the history: %v", got)
+	}
+
 	// The replay view reads the store (and the log beyond it).
 	r := s.subscribe(tokSupervisor, `{"type":"subscribe","view":"replay","incident":"`+inc+`","speed":60}`)
 	r.expect("snapshot", nil)
@@ -129,6 +145,20 @@ func TestHistory(t *testing.T) {
 	if code, body := plain.do("GET", "/api/v1/history/incidents", tokSupervisor, ""); code != 503 {
 		t.Errorf("history without --pg: %d %v, want 503", code, body)
 	}
+}
+
+// doList GETs a JSON array as a supervisor.
+func (s *server) doList(path string) ([]any, error) {
+	req, _ := http.NewRequest("GET", s.base+path, nil)
+	req.Header.Set("Authorization", "Bearer "+tokSupervisor)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	var list []any
+	err = json.NewDecoder(resp.Body).Decode(&list)
+	return list, err
 }
 
 func grep(s, sub string) string {

@@ -89,6 +89,14 @@ func run(ctx context.Context, cfg Config, logger zerolog.Logger) error {
 		engineCfg = district.EngineConfig()
 		engineCfg.Recommend, engineCfg.Baseline = cfg.Recommend, cfg.Baseline
 	}
+	switch {
+	case cfg.RetireClosed > 0:
+		engineCfg.RetireClosed = cfg.RetireClosed
+	case cfg.PG != "":
+		engineCfg.RetireClosed = time.Hour
+	default:
+		engineCfg.RetireClosed = 24 * time.Hour
+	}
 	hub := streams.NewHub(logger)
 	loop, err := streams.NewLoop(log, engineCfg, hub, cfg.Data, cfg.SnapshotEvery, logger)
 	if err != nil {

@@ -57,6 +57,10 @@ func openBenchLog(b *testing.B) *streams.Log {
 	return lg
 }
 
+// dayConfig is the engine's configuration as commandd runs it with --pg: closed
+// incidents leave the engine an hour after they close (the store keeps them).
+var dayConfig = dispatch.Config{RetireClosed: time.Hour}
+
 // A simulated day: 100 units (a fix each every 5 s), about 3,500 calls, camera
 // events, assignments walked through, in the log and written to the store.
 var day struct {
@@ -70,7 +74,7 @@ var day struct {
 }
 
 func simulatedDay(b *testing.B) {
-	db := pgtest.Database(b) // before once: it may skip
+	db := pgtest.Shared(b) // before once: it may skip
 	day.once.Do(func() {
 		ctx := context.Background()
 		day.start = time.Date(2026, 11, 29, 16, 0, 0, 0, time.UTC) // midnight in Xiamen
@@ -105,7 +109,7 @@ func simulatedDay(b *testing.B) {
 			feed(tr.Second())
 		}
 		logged := time.Since(genStart)
-		w := &Writer{Store: day.store, Log: day.log, Config: tr.Config(), Logger: zerolog.Nop()}
+		w := &Writer{Store: day.store, Log: day.log, Config: dayConfig, Logger: zerolog.Nop()}
 		wctx, cancel := context.WithCancel(ctx)
 		done := make(chan struct{})
 		writeStart := time.Now()
@@ -132,7 +136,7 @@ func BenchmarkReplayDay(b *testing.B) {
 	arch := day.store.Archive(day.log)
 	b.ResetTimer()
 	for b.Loop() {
-		eng := dispatch.New(dispatch.Config{})
+		eng := dispatch.New(dayConfig)
 		err := arch.Messages(ctx, 0, func(m streams.Message) error {
 			events, err := streams.DecodeEvents(m.Body)
 			if err != nil {
@@ -153,8 +157,6 @@ func BenchmarkReplayDay(b *testing.B) {
 	b.ReportMetric(24*3600/(b.Elapsed().Seconds()/float64(b.N)), "x_realtime")
 }
 
-var errDone = fmt.Errorf("done")
-
 // BenchmarkSeekDay: the engine as it was at a random moment of the simulated day:
 // the saved state before it, restored, and the messages up to it applied — what a
 // replay does on a seek before it sends the snapshot.
@@ -166,30 +168,7 @@ func BenchmarkSeekDay(b *testing.B) {
 	b.ResetTimer()
 	for b.Loop() {
 		target := day.start.Add(time.Duration(rng.Int64N(int64(24 * time.Hour))))
-		seq, state, err := arch.StateBefore(ctx, target)
-		if err != nil {
-			b.Fatal(err)
-		}
-		eng := dispatch.New(dispatch.Config{})
-		if state != nil {
-			if eng, err = dispatch.Restore(dispatch.Config{}, state); err != nil {
-				b.Fatal(err)
-			}
-		}
-		err = arch.Messages(ctx, seq, func(m streams.Message) error {
-			events, err := streams.DecodeEvents(m.Body)
-			if err != nil {
-				return err
-			}
-			for _, ev := range events {
-				if ev.Time().After(target) {
-					return errDone
-				}
-				eng.Apply(ev)
-			}
-			return nil
-		})
-		if err != errDone {
+		if _, err := engineAt(ctx, arch, dayConfig, target); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -3,6 +3,7 @@ package history
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"os"
 	"sync"
 	"testing"
@@ -273,4 +274,78 @@ func TestWriterOutage(t *testing.T) {
 	<-fed
 	waitFor(t, w, l.messages, 2*time.Minute)
 	checkHistory(t, s, l, tr.Engine())
+}
+
+// engineAt is the engine after every message up to t, read from archive: what a
+// replay shows after a seek to t.
+func engineAt(ctx context.Context, archive streams.Archive, cfg dispatch.Config, t time.Time) (*dispatch.Engine, error) {
+	seq, state, err := archive.StateBefore(ctx, t)
+	if err != nil {
+		return nil, err
+	}
+	eng := dispatch.New(cfg)
+	if state != nil {
+		if eng, err = dispatch.Restore(cfg, state); err != nil {
+			return nil, err
+		}
+	}
+	err = archive.Messages(ctx, seq, func(m streams.Message) error {
+		events, err := streams.DecodeEvents(m.Body)
+		if err != nil {
+			return err
+		}
+		for _, ev := range events {
+			if ev.Time().After(t) {
+				return errDone
+			}
+			eng.Apply(ev)
+		}
+		return nil
+	})
+	if err != errDone {
+		return nil, err
+	}
+	return eng, nil
+}
+
+var errDone = errors.New("done")
+
+// TestArchive: an engine rebuilt for a moment from the store (a saved state and the
+// archived messages after it) is the engine rebuilt from the whole log, for moments
+// all through a stretch of time, including its very start and where the store ends
+// and the log goes on.
+func TestArchive(t *testing.T) {
+	ctx := context.Background()
+	s := openStore(t, pgtest.Database(t))
+	lg := openLog(t)
+	tr := fixtures.NewTraffic(4, start, 24)
+	l := &logged{alerts: make(map[string]bool)}
+	l.feed(t, lg, tr.Start())
+	for range 30 * 60 {
+		l.feed(t, lg, tr.Second())
+	}
+	w, stop := runWriter(t, s, lg, tr.Config())
+	waitFor(t, w, l.messages, time.Minute)
+	stop()
+	for range 5 * 60 { // the log goes on past the store
+		l.feed(t, lg, tr.Second())
+	}
+	store, whole := s.Archive(lg), streams.LogArchive{Log: lg}
+	for _, at := range []time.Duration{0, 10 * time.Second, 59 * time.Second, 7 * time.Minute, 13*time.Minute + 500*time.Millisecond,
+		22 * time.Minute, 29*time.Minute + 59*time.Second, 32 * time.Minute} {
+		moment := start.Add(at)
+		a, err := engineAt(ctx, store, tr.Config(), moment)
+		if err != nil {
+			t.Fatalf("%s from the store: %v", at, err)
+		}
+		b, err := engineAt(ctx, whole, tr.Config(), moment)
+		if err != nil {
+			t.Fatalf("%s from the log: %v", at, err)
+		}
+		sa, _ := a.Snapshot()
+		sb, _ := b.Snapshot()
+		if string(sa) != string(sb) {
+			t.Errorf("%s: the engine from the store differs from the engine from the log", at)
+		}
+	}
 }

@@ -4,11 +4,13 @@ import (
 	"cmp"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/twpayne/go-geom"
 	"github.com/twpayne/go-geom/encoding/ewkb"
 
@@ -86,6 +88,19 @@ func (s *Store) Incidents(ctx context.Context, q streams.HistoryQuery) ([]json.R
 		out = append(out, json.RawMessage(doc))
 	}
 	return out, rows.Err()
+}
+
+// Incident returns one incident as the API gives it.
+func (s *Store) Incident(ctx context.Context, id string) (json.RawMessage, bool, error) {
+	var doc string
+	err := s.pool.QueryRow(ctx, `SELECT doc::text FROM incidents WHERE id = $1`, id).Scan(&doc)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, false, nil
+	}
+	if err != nil {
+		return nil, false, fmt.Errorf("history: incident %s: %w", id, err)
+	}
+	return json.RawMessage(doc), true, nil
 }
 
 // Grids counts, per grid and day, the alerts, the incidents, the tiers met of those
