@@ -238,8 +238,8 @@ func (s *Server) Handler() http.Handler {
 	})
 	mux.Handle("GET /metrics", s.Metrics.Handler())
 	if s.UI != nil {
-		mux.Handle("GET /{$}", s.UI)
-		mux.Handle("GET /index.html", s.UI)
+		// The pages and their files; /api, /ws and the rest above are more specific.
+		mux.Handle("GET /", s.UI)
 	}
 	return mux
 }

@@ -113,7 +113,12 @@ func (s *Server) serveReplay(ctx context.Context, conn *websocket.Conn, sub Subs
 		r.archive = LogArchive{Log: s.Log}
 	}
 	if !inc.Closed.IsZero() {
+		// What has not happened yet cannot be shown: a replay of an incident closed
+		// minutes ago ends at the present.
 		r.to = inc.Closed.Add(replayAfter)
+		if now := s.now(); r.to.After(now) {
+			r.to = now
+		}
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -214,6 +219,9 @@ func (r *replay) pass(ctx context.Context, target time.Time, started chan struct
 	}
 	if !r.to.IsZero() && target.After(r.to) {
 		target = r.to
+	}
+	if now := r.s.now(); target.After(now) { // an open incident's replay reaches the present
+		target = now
 	}
 	seq, state, err := r.archive.StateBefore(ctx, target)
 	if err != nil {

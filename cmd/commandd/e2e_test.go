@@ -439,8 +439,8 @@ func TestDemo(t *testing.T) {
 		}
 		return false
 	})
-	if code, m := s.do("GET", "/", "", ""); code != 200 || !strings.Contains(m["_raw"].(string), "wall board") {
-		t.Errorf("GET / (the board the demo points to): %d", code)
+	if code, m := s.do("GET", "/", "", ""); code != 200 || !strings.Contains(m["_raw"].(string), "dist/wall.js") {
+		t.Errorf("GET / (the wall screen the demo points to): %d", code)
 	}
 	eventually("moved a tenth of its units", func() bool {
 		moved := 0

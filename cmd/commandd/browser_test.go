@@ -1,0 +1,267 @@
+package main
+
+// Browser tests: the pages commandd serves, in a real Chromium (Debian's, driven by
+// chromedp), against the real binary on loopback.
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/browser"
+	"github.com/chromedp/cdproto/emulation"
+	"github.com/chromedp/chromedp"
+
+	"commandd/ui"
+)
+
+// newBrowser starts a headless Chromium for one test, or skips (fails where
+// COMMANDD_REQUIRE_BROWSER is set, as in CI) when there is none or the pages'
+// scripts are not built.
+func newBrowser(t *testing.T) context.Context {
+	t.Helper()
+	required := os.Getenv("COMMANDD_REQUIRE_BROWSER") != ""
+	path, err := exec.LookPath("chromium")
+	if err != nil {
+		if required {
+			t.Fatal("chromium is required (COMMANDD_REQUIRE_BROWSER) but not found")
+		}
+		t.Skip("no chromium (apt-get install chromium)")
+	}
+	if !ui.Built() {
+		if required {
+			t.Fatal("the UI is not built into the binary (go generate ./ui)")
+		}
+		t.Skip("the UI is not built (go generate ./ui)")
+	}
+	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(path), chromedp.NoSandbox,
+		chromedp.WindowSize(1600, 900), chromedp.Flag("use-angle", "swiftshader"),
+		chromedp.Flag("enable-unsafe-swiftshader", true))
+	actx, cancel := chromedp.NewExecAllocator(context.Background(), opts...)
+	t.Cleanup(cancel)
+	ctx, cancel2 := chromedp.NewContext(actx, chromedp.WithErrorf(t.Logf))
+	t.Cleanup(cancel2)
+	if err := chromedp.Do(ctx); err != nil {
+		t.Fatalf("start chromium: %v", err)
+	}
+	return ctx
+}
+
+// step is one browser action whose value, if any, is of no interest.
+type step = chromedp.Action[chromedp.Void]
+
+// browse runs browser steps, failing the test on error, within a minute.
+func browse(t *testing.T, ctx context.Context, what string, steps ...step) {
+	t.Helper()
+	tctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	if err := chromedp.Do(tctx, steps...); err != nil {
+		// What the page knows, to see why.
+		var state string
+		dctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		defer cancel()
+		_ = chromedp.Do(dctx, eval(`JSON.stringify({link: (document.querySelector('#link')||{}).textContent,
+			state: (document.querySelector('#state')||{}).textContent, clock: window.commandd && commandd.clock && commandd.clock(),
+			me: window.commandd && commandd.me && commandd.me(), job: window.commandd && commandd.job && commandd.job(),
+			units: window.commandd && commandd.state && commandd.state.units.size})`, &state))
+		t.Fatalf("%s: %v\npage: %s", what, err, state)
+	}
+}
+
+// until waits for a JavaScript expression to be true.
+func until(expr string) step {
+	poll := chromedp.Poll[bool](expr, chromedp.WithPollingInterval(50*time.Millisecond), chromedp.WithPollingTimeout(30*time.Second))
+	return func(ctx context.Context, t *chromedp.Target) (chromedp.Void, error) {
+		_, err := poll(ctx, t)
+		return chromedp.Void{}, err
+	}
+}
+
+// eval evaluates a JavaScript expression into out.
+func eval[T any](expr string, out *T) step {
+	ev := chromedp.Evaluate[T](expr)
+	return func(ctx context.Context, t *chromedp.Target) (chromedp.Void, error) {
+		v, err := ev(ctx, t)
+		*out = v
+		return chromedp.Void{}, err
+	}
+}
+
+func click(selector string) step { return chromedp.Click(chromedp.CSS(selector)) }
+
+// screenshot keeps what the page shows in $COMMANDD_SCREENSHOTS (docs/screenshots
+// holds the ones in the README), else in the test's temporary directory.
+func screenshot(t *testing.T, name string) step {
+	dir := os.Getenv("COMMANDD_SCREENSHOTS")
+	if dir == "" {
+		dir = t.TempDir()
+	}
+	shot := chromedp.CaptureScreenshot()
+	return func(ctx context.Context, tg *chromedp.Target) (chromedp.Void, error) {
+		png, err := shot(ctx, tg)
+		if err != nil {
+			return chromedp.Void{}, err
+		}
+		return chromedp.Void{}, os.WriteFile(filepath.Join(dir, name), png, 0o644)
+	}
+}
+
+// placeUnits puts units on the roster around Huli and sends one fix each.
+func placeUnits(s *server, n int) []string {
+	var ids []string
+	var fixes []string
+	for i := range n {
+		id := fmt.Sprintf("P-%02d", 20+i)
+		mode := "car"
+		if i%3 == 2 {
+			mode = "foot"
+		}
+		s.must(200, "PUT", "/api/v1/units/"+id, tokOperator, fmt.Sprintf(`{"callsign":"湖里%d","force":"police","mode":%q}`, 20+i, mode))
+		fixes = append(fixes, fmt.Sprintf(`{"unit":%q,"lat":%f,"lng":%f}`, id, 24.49+0.004*float64(i%5), 118.11+0.006*float64(i/5)))
+		ids = append(ids, id)
+	}
+	s.must(202, "POST", "/api/v1/fixes", tokIngest, "["+strings.Join(fixes, ",")+"]")
+	return ids
+}
+
+// TestBrowserWall: the wall shows the units and follows them as they move; an alert
+// posted over HTTP appears in the queue with its three clocks and, selected, its
+// assigned unit.
+func TestBrowserWall(t *testing.T) {
+	s := start(t, t.TempDir(), "--frame-rate", "5")
+	ids := placeUnits(s, 15)
+	ctx := newBrowser(t)
+	browse(t, ctx, "open the wall",
+		chromedp.Navigate(s.base+"/?access_token="+tokOperator),
+		until(fmt.Sprintf(`window.commandd && commandd.state.units.size === %d`, len(ids))),
+		until(`commandd.map.loaded() && commandd.map.queryRenderedFeatures({layers: ["units"]}).length > 0`))
+
+	// Units move: the wall follows.
+	s.must(202, "POST", "/api/v1/fixes", tokIngest, fmt.Sprintf(`[{"unit":%q,"lat":24.5123,"lng":118.1456,"speed":9,"heading":90}]`, ids[0]))
+	browse(t, ctx, "follow a moving unit",
+		until(fmt.Sprintf(`Math.abs(commandd.state.units.get(%q).lat - 24.5123) < 1e-6`, ids[0])))
+
+	ans := s.must(201, "POST", "/api/v1/alerts", tokIngest,
+		`{"id":"110-B-1","lat":24.4950,"lng":118.1150,"category":"criminal","priority":1,"address":"湖里区 嘉禾路","text":"armed robbery in a shop"}`)
+	inc := ans["incident"].(string)
+	var clocks int
+	var detail string
+	browse(t, ctx, "the alert in the queue",
+		until(fmt.Sprintf(`!!document.querySelector('#queue-rows .row[data-id=%q]')`, inc)),
+		eval(fmt.Sprintf(`document.querySelectorAll('#queue-rows .row[data-id=%q] .clock').length`, inc), &clocks),
+		click(fmt.Sprintf(`#queue-rows .row[data-id=%q]`, inc)),
+		until(`document.querySelector('#detail-body').textContent.includes('sent')`),
+		eval(`document.querySelector('#detail-body').textContent`, &detail),
+		screenshot(t, "wall.png"))
+	if clocks != 3 {
+		t.Errorf("the queue shows %d clocks for %s, want 3", clocks, inc)
+	}
+	if !strings.Contains(detail, "armed robbery") || !strings.Contains(detail, "ETA") {
+		t.Errorf("the selected incident shows %q", detail)
+	}
+}
+
+// TestBrowserHandheld: an officer's handheld gets an assignment (the alarm's blinking
+// card), accepts it and walks it through en route, on scene and clear; the device's
+// GPS reaches the server.
+func TestBrowserHandheld(t *testing.T) {
+	s := start(t, t.TempDir())
+	s.must(200, "PUT", "/api/v1/units/P-17", tokOperator, `{"callsign":"湖里巡17","force":"police","mode":"car"}`)
+	s.must(202, "POST", "/api/v1/fixes", tokIngest, `[{"unit":"P-17","lat":24.5000,"lng":118.1225}]`)
+	ctx := newBrowser(t)
+	lat, lng, acc := 24.5003, 118.1221, 8.0
+	if _, err := chromedp.CallBrowser(ctx, browser.SetPermission, browser.SetPermissionParams{
+		Permission: &browser.PermissionDescriptor{Name: "geolocation"}, Setting: browser.PermissionSettingGranted, Origin: s.base}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := chromedp.Call(ctx, emulation.SetGeolocationOverride, emulation.SetGeolocationOverrideParams{
+		Latitude: &lat, Longitude: &lng, Accuracy: &acc}); err != nil {
+		t.Fatal(err)
+	}
+	browse(t, ctx, "open the handheld",
+		chromedp.Navigate(s.base+"/handheld.html?access_token="+tokUnitP17),
+		until(`window.commandd && commandd.me() && commandd.me().id === "P-17"`))
+	s.eventually("/api/v1/units/P-17", func(m map[string]any) bool { return m["lat"].(float64) == 24.5003 })
+
+	ans := s.must(201, "POST", "/api/v1/alerts", tokIngest,
+		`{"id":"110-H-9","lat":24.5010,"lng":118.1230,"category":"dispute","priority":2,"address":"湖里区 华昌路","text":"neighbours fighting"}`)
+	inc := ans["incident"].(string)
+	step := func(button, status string) {
+		t.Helper()
+		browse(t, ctx, "press "+button,
+			click("#"+button),
+			until(fmt.Sprintf(`commandd.me().status === %q`, status)))
+	}
+	browse(t, ctx, "the assignment arrives",
+		until(fmt.Sprintf(`commandd.job() && commandd.job().incident === %q`, inc)),
+		until(`document.querySelector('#job').classList.contains('new')`),
+		screenshot(t, "handheld.png"),
+		click("#accept"),
+		until(`!document.querySelector('#job').classList.contains('new')`))
+	step("enroute", "enroute")
+	step("onscene", "onscene")
+	v := s.must(200, "GET", "/api/v1/incidents/"+inc, tokSupervisor, "")
+	if tier := v["tiers"].([]any)[0].(map[string]any); tier["state"] != "met" {
+		t.Errorf("on scene from the handheld: tier 1 %v", tier["state"])
+	}
+	// Cleared, the unit is free again; this district has no other car, so the engine
+	// sends it straight back for the support tier, and the handheld rings again.
+	browse(t, ctx, "press clear", click("#clear"),
+		until(`commandd.job() && commandd.job().tier === 2 && !commandd.job().accepted`))
+	v = s.must(200, "GET", "/api/v1/incidents/"+inc, tokSupervisor, "")
+	if u := v["tiers"].([]any)[0].(map[string]any)["units"].([]any)[0].(map[string]any); u["cleared"] == nil {
+		t.Errorf("cleared from the handheld, but the incident's tier 1 says %v", u)
+	}
+}
+
+// TestBrowserReplay: a supervisor replays a closed incident: it plays, pauses, and
+// seeks on the timeline.
+func TestBrowserReplay(t *testing.T) {
+	s := start(t, t.TempDir())
+	placeUnits(s, 6)
+	ans := s.must(201, "POST", "/api/v1/alerts", tokIngest,
+		`{"id":"110-R-1","lat":24.4950,"lng":118.1150,"category":"traffic","priority":2,"text":"collision"}`)
+	inc := ans["incident"].(string)
+	received := time.Now()
+	time.Sleep(3 * time.Second)
+	s.must(200, "POST", "/api/v1/incidents/"+inc+"/close", tokOperator, `{"disposition":"cleared"}`)
+	ctx := newBrowser(t)
+	mid := received.Add(1500 * time.Millisecond)
+	var before string
+	browse(t, ctx, "replay, pause",
+		chromedp.Navigate(s.base+"/replay.html?speed=60&incident="+inc+"&access_token="+tokSupervisor),
+		until(`window.commandd && commandd.clock() && commandd.state.units.size === 6`),
+		click("#play"),
+		until(`commandd.clock().paused`),
+		eval(`commandd.clock().t`, &before))
+	browse(t, ctx, "seek",
+		// On the timeline, halfway between the call and the close (the slider's
+		// steps are a thousandth of the window: a third of a second here).
+		eval(fmt.Sprintf(`(() => { const c = commandd.clock(), from = Date.parse(c.from), to = Date.parse(c.to);
+			const r = document.querySelector('#seek'); r.value = Math.round(1000 * (%d - from) / (to - from));
+			r.dispatchEvent(new Event('change')); return true; })()`, mid.UnixMilli()), new(bool)),
+		until(fmt.Sprintf(`Math.abs(Date.parse(commandd.clock().t) - %d) < 1500 && commandd.clock().t !== %q && commandd.clock().paused
+			&& commandd.state.units.size === 6`, mid.UnixMilli(), before)),
+		until(fmt.Sprintf(`!!document.querySelector('#detail-body') && document.querySelector('#detail-body').textContent.includes(%q)`, inc)),
+		screenshot(t, "replay.png"))
+}
+
+// TestBrowserDemo: the README's first command, seen on the wall: the sample district's
+// units on the map, its incidents in the queue, the 1-minute coverage layer on.
+func TestBrowserDemo(t *testing.T) {
+	s := start(t, t.TempDir(), "--demo", "--demo-rate", "200")
+	ctx := newBrowser(t)
+	browse(t, ctx, "the demo on the wall",
+		chromedp.Navigate(s.base+"/?access_token="+tokOperator),
+		until(`window.commandd && commandd.state.units.size >= 700 && commandd.state.incidents.size >= 3`),
+		click(`.layers button[data-layer="cover1"]`),
+		click(`#queue-rows .row`),
+		until(`commandd.map.loaded() && commandd.map.queryRenderedFeatures({layers: ["hex"]}).length > 0`),
+		chromedp.Sleep(2*time.Second), // units move, clocks tick
+		screenshot(t, "demo.png"))
+}

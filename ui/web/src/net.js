@@ -1,0 +1,101 @@
+// The page's link to commandd: the token, REST calls, and a WebSocket that reconnects
+// by itself and resumes where it left off (the subscribe carries the last seq seen).
+
+const params = new URLSearchParams(location.search);
+
+// The token comes in the URL once, then stays in this tab's session only.
+export const token = (() => {
+  const t = params.get("access_token");
+  if (t) {
+    sessionStorage.setItem("commandd.token", t);
+    return t;
+  }
+  return sessionStorage.getItem("commandd.token") || "";
+})();
+
+export const param = (name) => params.get(name);
+
+export async function api(method, path, body) {
+  const res = await fetch(path, {
+    method,
+    headers: { Authorization: "Bearer " + token, "Content-Type": "application/json" },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await res.text();
+  let data = null;
+  try {
+    data = text ? JSON.parse(text) : null;
+  } catch {
+    data = { error: { message: text } };
+  }
+  if (!res.ok) {
+    const msg = data && data.error ? data.error.message : res.statusText;
+    throw new Error(`${method} ${path}: ${res.status} ${msg}`);
+  }
+  return data;
+}
+
+// connect keeps a subscription open: onFrame gets every server frame, onState
+// "open", "closed" (with the reason) as the link comes and goes. resume: false makes
+// every reconnect start from a snapshot (a replay starts over).
+export function connect(subscription, onFrame, onState, { resume = true } = {}) {
+  let seq = null;
+  let ws = null;
+  let wait = 500;
+  let stopped = false;
+  const outbox = []; // what the page sent while the link was down, sent on reconnect
+  const open = () => {
+    const proto = location.protocol === "https:" ? "wss:" : "ws:";
+    ws = new WebSocket(`${proto}//${location.host}/ws?access_token=${encodeURIComponent(token)}`);
+    ws.onopen = () => {
+      const sub = { type: "subscribe", ...subscription };
+      if (resume && seq !== null) sub.seq = seq;
+      ws.send(JSON.stringify(sub));
+      wait = 500;
+      onState && onState("open");
+      while (outbox.length) ws.send(outbox.shift());
+    };
+    ws.onmessage = (ev) => {
+      const m = JSON.parse(ev.data);
+      if (typeof m.seq === "number") seq = m.seq;
+      onFrame(m);
+    };
+    ws.onclose = (ev) => {
+      onState && onState("closed", ev.reason);
+      if (stopped) return;
+      setTimeout(open, wait);
+      wait = Math.min(wait * 2, 10000);
+    };
+  };
+  open();
+  return {
+    // send delivers now, or keeps up to keep messages for the next connection.
+    send(msg, keep = 200) {
+      const text = JSON.stringify(msg);
+      if (ws && ws.readyState === WebSocket.OPEN) ws.send(text);
+      else {
+        outbox.push(text);
+        while (outbox.length > keep) outbox.shift();
+      }
+    },
+    close() {
+      stopped = true;
+      ws && ws.close();
+    },
+  };
+}
+
+// serverClock follows the server's time from the frames' t, for countdowns (the server
+// may run a faster clock in a simulation, and machines' clocks differ).
+export function serverClock() {
+  let offset = 0;
+  return {
+    saw(t) {
+      const server = Date.parse(t);
+      if (!isNaN(server)) offset = server - Date.now();
+    },
+    now() {
+      return Date.now() + offset;
+    },
+  };
+}
