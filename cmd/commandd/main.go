@@ -189,12 +189,16 @@ func run(ctx context.Context, cfg Config, logger zerolog.Logger) error {
 	}
 	abs, _ := filepath.Abs(tokensPath)
 	logger.Info().Str("listen", ln.Addr().String()).Str("tokens", abs).Str("data", cfg.Data).Msg("commandd serving")
-	fmt.Fprintf(os.Stderr, "\ncommandd is up on http://%s\n  API token for operators: %s\n  tokens file: %s\n",
-		ln.Addr(), tokens.Token(streams.Operator), abs)
+	fmt.Fprintf(os.Stderr, "\ncommandd is up on http://%s\n  API token for operators: %s\n  tokens file: %s\n"+
+		"  wall screen: http://%s/?access_token=%s\n  replays: http://%s/replay.html?access_token=%s\n",
+		ln.Addr(), tokens.Token(streams.Operator), abs, ln.Addr(), tokens.Token(streams.Operator),
+		ln.Addr(), tokens.Token(streams.Supervisor))
+	if !ui.Built() {
+		fmt.Fprintln(os.Stderr, "  (the pages' scripts are not in this binary: go generate ./ui, then build again)")
+	}
 	if district != nil {
-		fmt.Fprintf(os.Stderr, "  demo: %d units and %d cameras of the sample district coming on line, alerts at %gx Huli's rate\n"+
-			"  wall board: http://%s/?access_token=%s (an interim board; the map wall screen is to come)\n",
-			len(district.Units), len(district.Cameras), cfg.DemoRate, ln.Addr(), tokens.Token(streams.Operator))
+		fmt.Fprintf(os.Stderr, "  demo: %d units and %d cameras of the sample district coming on line, alerts at %gx Huli's rate\n",
+			len(district.Units), len(district.Cameras), cfg.DemoRate)
 	}
 	fmt.Fprintln(os.Stderr)
 
