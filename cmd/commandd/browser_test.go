@@ -23,7 +23,7 @@ import (
 // newBrowser starts a headless Chromium for one test, or skips (fails where
 // COMMANDD_REQUIRE_BROWSER is set, as in CI) when there is none or the pages'
 // scripts are not built.
-func newBrowser(t *testing.T) context.Context {
+func newBrowser(t testing.TB) context.Context {
 	t.Helper()
 	required := os.Getenv("COMMANDD_REQUIRE_BROWSER") != ""
 	path, err := exec.LookPath("chromium")
@@ -56,7 +56,7 @@ func newBrowser(t *testing.T) context.Context {
 type step = chromedp.Action[chromedp.Void]
 
 // browse runs browser steps, failing the test on error, within a minute.
-func browse(t *testing.T, ctx context.Context, what string, steps ...step) {
+func browse(t testing.TB, ctx context.Context, what string, steps ...step) {
 	t.Helper()
 	tctx, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()
@@ -264,4 +264,52 @@ func TestBrowserDemo(t *testing.T) {
 		until(`commandd.map.loaded() && commandd.map.queryRenderedFeatures({layers: ["hex"]}).length > 0`),
 		chromedp.Sleep(2*time.Second), // units move, clocks tick
 		screenshot(t, "demo.png"))
+}
+
+// BenchmarkWall5000Units: the wall screen with 5,000 units moving at 1 Hz (one fix
+// each a second, as gateways send them): frames the browser paints a second, and the
+// time the page spends drawing the map and panels (twice a second at most, with the
+// clocks four times). Chromium here renders WebGL in software (SwiftShader) on the same
+// two vCPUs as the server and the fixes: a floor, not what a wall's GPU does.
+func BenchmarkWall5000Units(b *testing.B) {
+	s := start(b, b.TempDir(), "--rate", "100000", "--log-sync", "1s")
+	const n = 5000
+	for i := range n {
+		s.must(200, "PUT", fmt.Sprintf("/api/v1/units/U-%04d", i), tokOperator, `{"force":"patrol","mode":"foot"}`)
+	}
+	ctx, stop := context.WithCancel(context.Background())
+	defer stop()
+	go func() { // every unit moves a little every second
+		for tick := 0; ctx.Err() == nil; tick++ {
+			var fixes []string
+			for i := range n {
+				lat := 24.45 + 0.09*float64(i%71)/71 + 0.0002*float64(tick%20)
+				lng := 118.07 + 0.14*float64(i/71)/71 + 0.0001*float64(tick%13)
+				fixes = append(fixes, fmt.Sprintf(`{"unit":"U-%04d","lat":%.6f,"lng":%.6f,"speed":1.4,"heading":%d}`, i, lat, lng, (tick*17+i)%360))
+			}
+			s.do("POST", "/api/v1/fixes", tokIngest, "["+strings.Join(fixes, ",")+"]")
+			select {
+			case <-ctx.Done():
+			case <-time.After(time.Second):
+			}
+		}
+	}()
+	bctx := newBrowser(b)
+	browse(b, bctx, "open the wall",
+		chromedp.Navigate(s.base+"/?access_token="+tokOperator),
+		until(fmt.Sprintf(`window.commandd && commandd.state.units.size === %d && commandd.map.loaded()`, n)))
+	var fps, drawMs, maxMs float64
+	for b.Loop() {
+		var got struct{ Frames, Draws, DrawMs, MaxDrawMs float64 }
+		browse(b, bctx, "measure",
+			eval(`(() => { Object.assign(commandd.stats, {frames: 0, draws: 0, drawMs: 0, maxDrawMs: 0}); return true; })()`, new(bool)),
+			chromedp.Sleep(5*time.Second),
+			eval(`({Frames: commandd.stats.frames, Draws: commandd.stats.draws, DrawMs: commandd.stats.drawMs, MaxDrawMs: commandd.stats.maxDrawMs})`, &got))
+		fps += got.Frames / 5
+		drawMs += got.DrawMs / max(got.Draws, 1)
+		maxMs = max(maxMs, got.MaxDrawMs)
+	}
+	b.ReportMetric(fps/float64(b.N), "frames/s")
+	b.ReportMetric(drawMs/float64(b.N), "draw-ms")
+	b.ReportMetric(maxMs, "max-draw-ms")
 }

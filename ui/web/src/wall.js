@@ -36,7 +36,13 @@ function select(id) {
 // Drawing: the map and panels at most twice a second, however fast frames come;
 // the clocks count down four times a second.
 let drawn = -1;
+const stats = { draws: 0, drawMs: 0, maxDrawMs: 0, frames: 0 }; // for the engineer, and the benchmark
+(function frame() {
+  stats.frames++;
+  requestAnimationFrame(frame);
+})();
 function draw() {
+  const started = performance.now();
   const now = clock.now();
   if (drawn !== state.version) {
     drawn = state.version;
@@ -51,6 +57,10 @@ function draw() {
     renderDetail($("detail-body"), inc, now, state.units, true);
   }
   $("now").textContent = new Date(now).toLocaleTimeString([], { hour12: false });
+  const took = performance.now() - started;
+  stats.draws++;
+  stats.drawMs += took;
+  stats.maxDrawMs = Math.max(stats.maxDrawMs, took);
 }
 setInterval(draw, 250);
 
@@ -194,4 +204,4 @@ function figuresSoon() {
 }
 
 // For the browser tests and the curious: the page's model.
-window.commandd = { state, selected: () => selected, select, map: view.map };
+window.commandd = { state, selected: () => selected, select, map: view.map, stats };
