@@ -91,9 +91,6 @@ type replay struct {
 	lastFrame     time.Time
 }
 
-// errSeek ends a pass through the archive to start again at another time.
-var errSeek = errors.New("seek")
-
 // serveReplay plays an incident's window to one client.
 func (s *Server) serveReplay(ctx context.Context, conn *websocket.Conn, sub Subscription) {
 	defer s.sockets.Delete(conn)
@@ -208,6 +205,7 @@ func (r *replay) run(ctx context.Context, started chan struct{}) error {
 	}
 }
 
+// seekTo ends a pass through the archive to start again at another time.
 type seekTo struct{ t time.Time }
 
 func (s *seekTo) Error() string { return "seek to " + s.t.String() }

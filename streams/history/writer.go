@@ -116,6 +116,7 @@ func (w *Writer) run(ctx context.Context) error {
 		committed <- nil
 	}()
 	defer func() {
+		cancel(nil) // a batch still being written is abandoned: it is read again next time
 		close(ready)
 		<-committed
 	}()
