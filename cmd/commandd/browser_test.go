@@ -154,7 +154,7 @@ func TestBrowserWall(t *testing.T) {
 	browse(t, ctx, "the alert in the queue",
 		until(fmt.Sprintf(`!!document.querySelector('#queue-rows .row[data-id=%q]')`, inc)),
 		eval(fmt.Sprintf(`document.querySelectorAll('#queue-rows .row[data-id=%q] .clock').length`, inc), &clocks),
-		click(fmt.Sprintf(`#queue-rows .row[data-id=%q]`, inc)),
+		eval(fmt.Sprintf(`(document.querySelector('#queue-rows .row[data-id=%q]').click(), true)`, inc), new(bool)),
 		until(`document.querySelector('#detail-body').textContent.includes('sent')`),
 		eval(`document.querySelector('#detail-body').textContent`, &detail),
 		screenshot(t, "wall.png"))
@@ -260,7 +260,7 @@ func TestBrowserDemo(t *testing.T) {
 		chromedp.Navigate(s.base+"/?access_token="+tokOperator),
 		until(`window.commandd && commandd.state.units.size >= 700 && commandd.state.incidents.size >= 3`),
 		click(`.layers button[data-layer="cover1"]`),
-		click(`#queue-rows .row`),
+		eval(`(document.querySelector('#queue-rows .row').click(), true)`, new(bool)),
 		until(`commandd.map.loaded() && commandd.map.queryRenderedFeatures({layers: ["hex"]}).length > 0`),
 		chromedp.Sleep(2*time.Second), // units move, clocks tick
 		screenshot(t, "demo.png"))

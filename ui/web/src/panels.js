@@ -29,14 +29,20 @@ function clocks(inc, now) {
     .join("")}</div>`;
 }
 
+// renderQueue lists open incidents by urgency; the rows are rebuilt only when what
+// they show changed (about once a second, as the clocks count down).
 export function renderQueue(el, incidents, now, selected) {
   const list = [...incidents].sort(byUrgency);
-  el.innerHTML = list
+  const html = list
     .map((i) => `<div class="row${i.id === selected ? " sel" : ""}" data-id="${esc(i.id)}">
       <div><div class="what"><span class="p${i.priority}">P${i.priority}</span> ${esc(i.category)} · ${esc(i.id)}</div>
       <div class="where">${esc(i.address || i.zone || "")} ${fmtTime(i.received)} · ${i.alerts.length} call${i.alerts.length === 1 ? "" : "s"}${i.camera_events.length ? ` · ${i.camera_events.length} camera` : ""}</div></div>
       ${clocks(i, now)}</div>`)
     .join("");
+  if (el.dataset.html !== html) {
+    el.innerHTML = html;
+    el.dataset.html = html;
+  }
   return list;
 }
 

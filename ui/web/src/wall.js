@@ -111,10 +111,14 @@ for (const b of document.querySelectorAll(".layers button")) {
   };
 }
 
-$("queue-rows").onclick = (e) => {
+// Selecting on pointerdown: a row rebuilt between press and release (the clocks tick)
+// would lose a click.
+const pick = (e) => {
   const row = e.target.closest(".row");
-  if (row) select(row.dataset.id);
+  if (row && row.dataset.id !== selected) select(row.dataset.id);
 };
+$("queue-rows").addEventListener("pointerdown", pick);
+$("queue-rows").addEventListener("click", pick);
 
 // The operator's actions on the selected incident.
 $("detail-body").onclick = async (e) => {
