@@ -6,6 +6,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -312,4 +313,29 @@ func BenchmarkWall5000Units(b *testing.B) {
 	b.ReportMetric(fps/float64(b.N), "frames/s")
 	b.ReportMetric(drawMs/float64(b.N), "draw-ms")
 	b.ReportMetric(maxMs, "max-draw-ms")
+}
+
+// TestBrowserWallRestart: the wall rides out a restart of the server: it reconnects by
+// itself and shows what happens after.
+func TestBrowserWallRestart(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	dir := t.TempDir()
+	s := start(t, dir, "--listen", addr)
+	ids := placeUnits(s, 3)
+	ctx := newBrowser(t)
+	browse(t, ctx, "open the wall",
+		chromedp.Navigate(s.base+"/?access_token="+tokOperator),
+		until(`window.commandd && commandd.state.units.size === 3 && document.querySelector('#link').className === "open"`))
+	s.stop()
+	browse(t, ctx, "the wall sees the server go", until(`document.querySelector('#link').className === "closed"`))
+	s = start(t, dir, "--listen", addr)
+	s.must(202, "POST", "/api/v1/fixes", tokIngest, fmt.Sprintf(`[{"unit":%q,"lat":24.5077,"lng":118.1333}]`, ids[1]))
+	browse(t, ctx, "back, and current",
+		until(`document.querySelector('#link').className === "open"`),
+		until(fmt.Sprintf(`Math.abs(commandd.state.units.get(%q).lat - 24.5077) < 1e-6`, ids[1])))
 }
