@@ -11,7 +11,11 @@ import (
 // TestHandler: every page and bundle is served with a type a browser runs, and no page
 // refers to another server (command centers are often air-gapped).
 func TestHandler(t *testing.T) {
-	srv := httptest.NewServer(Handler())
+	h, err := Handler(Options{Tiles: "https://tiles.example.net/{z}/{x}/{y}.png"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(h)
 	defer srv.Close()
 	get := func(path string) (*http.Response, string) {
 		t.Helper()
@@ -31,9 +35,16 @@ func TestHandler(t *testing.T) {
 		if strings.Contains(body, "https://") || strings.Contains(body, "http://") {
 			t.Errorf("%s refers to another server", page)
 		}
-		if !strings.Contains(resp.Header.Get("Content-Security-Policy"), "default-src 'self'") {
-			t.Errorf("%s: no content security policy", page)
+		if csp := resp.Header.Get("Content-Security-Policy"); !strings.Contains(csp, "default-src 'self'") ||
+			!strings.Contains(csp, "img-src 'self' data: blob: https://tiles.example.net;") {
+			t.Errorf("%s: content security policy %q", page, csp)
 		}
+	}
+	if _, body := get("/config.json"); body != `{"tiles":"https://tiles.example.net/{z}/{x}/{y}.png"}` {
+		t.Errorf("config.json: %s", body)
+	}
+	if _, err := Handler(Options{Tiles: "javascript:alert(1)"}); err == nil {
+		t.Error("a tile URL that is not http(s) was taken")
 	}
 	if !Built() {
 		t.Skip("the scripts are not built (go generate ./ui)")

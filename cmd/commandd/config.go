@@ -35,6 +35,7 @@ type Config struct {
 	PG            string        `flag:"pg" help:"PostgreSQL (with PostGIS) URL for the history: incidents, alerts, assignments, fixes, audit, and replays beyond the log's 7 days; empty: no history"`
 	PGRetain      time.Duration `flag:"pg-retain" help:"with --pg: drop whole days of fixes and archived log messages older than this (e.g. 8760h); 0: keep everything"`
 	RetireClosed  time.Duration `flag:"retire-closed" help:"how long a closed incident stays in the engine (readable live, its alert ids remembered) before it is dropped to keep memory and snapshots bounded; 0: 1h with --pg (the history keeps it and answers for it), 24h without"`
+	Tiles         string        `flag:"tiles" help:"raster tile URL template ({z}/{x}/{y}) of a street map for the wall and replay maps, from a tile server of your own; empty: no street map (nothing leaves the server)"`
 	DebugListen   string        `flag:"debug-listen" help:"address serving Go's /debug/pprof profiles for the engineer on call; empty: off (keep it on loopback)"`
 }
 

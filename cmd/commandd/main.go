@@ -118,8 +118,12 @@ func run(ctx context.Context, cfg Config, logger zerolog.Logger) error {
 		start := time.Now()
 		clock = func() time.Time { return start.Add(time.Duration(float64(time.Since(start)) * cfg.TimeScale)) }
 	}
+	pages, err := ui.Handler(ui.Options{Tiles: cfg.Tiles})
+	if err != nil {
+		return err
+	}
 	srv := &streams.Server{Log: log, Loop: loop, Hub: hub, Tokens: tokens, Logger: logger,
-		Limits: limits, Origins: origins, Metrics: metrics, Clock: clock, UI: ui.Handler()}
+		Limits: limits, Origins: origins, Metrics: metrics, Clock: clock, UI: pages}
 	if cfg.PG != "" {
 		store, err := history.Open(ctx, cfg.PG)
 		if err != nil {

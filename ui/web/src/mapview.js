@@ -11,27 +11,29 @@ const MODE_RADIUS = { car: 6, motorbike: 5, bike: 4, foot: 3.5 };
 
 const empty = () => ({ type: "FeatureCollection", features: [] });
 
-// createMap draws into container; tiles, when given, is a raster tile URL template
-// (e.g. a command center's own tile server) shown under everything.
-export function createMap(container, { tiles, onSelect } = {}) {
-  const sources = {};
-  const layers = [{ id: "base", type: "background", paint: { "background-color": "#0b1117" } }];
-  if (tiles) {
-    sources.street = { type: "raster", tiles: [tiles], tileSize: 256 };
-    layers.push({ id: "street", type: "raster", source: "street", paint: { "raster-opacity": 0.5 } });
-  }
+// createMap draws into container. A street map is shown under everything when the
+// server is configured with a tile server of the command center's own (--tiles).
+export function createMap(container, { onSelect } = {}) {
   const map = new maplibregl.Map({
     container,
-    style: { version: 8, sources, layers },
+    style: { version: 8, sources: {}, layers: [{ id: "base", type: "background", paint: { "background-color": "#0b1117" } }] },
     center: [118.13, 24.505],
     zoom: 12,
     attributionControl: false,
     fadeDuration: 0,
   });
-  const ready = new Promise((resolve) => map.on("load", resolve));
   let fitted = false;
-
-  ready.then(() => {
+  // ready: the map is loaded and its sources and layers are in place.
+  const ready = new Promise((resolve) => map.on("load", resolve)).then(async () => {
+    try {
+      const { tiles } = await (await fetch("/config.json")).json();
+      if (tiles) {
+        map.addSource("street", { type: "raster", tiles: [tiles], tileSize: 256 });
+        map.addLayer({ id: "street", type: "raster", source: "street", paint: { "raster-opacity": 0.5 } });
+      }
+    } catch {
+      /* no street map */
+    }
     for (const id of ["hex", "district", "cameras", "alarms", "incidents", "headings", "units", "selected"]) {
       map.addSource(id, { type: "geojson", data: empty() });
     }

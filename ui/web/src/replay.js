@@ -36,7 +36,7 @@ async function pick() {
 function play(id) {
   $("which").textContent = id;
   const state = createState();
-  const view = createMap($("map"), { tiles: param("tiles") });
+  const view = createMap($("map"));
   let clock = null; // the last clock frame
   let dragging = false;
   const speed = () => Number($("speed").value);

@@ -1,7 +1,7 @@
 // The wall screen: the map, the incident queue with its clocks, the selected incident
 // with the operator's actions, units by status and today's figures, live over the
 // wall view; it reconnects and resumes by itself after a drop or a server restart.
-import { api, connect, param, serverClock } from "./net.js";
+import { api, connect, serverClock } from "./net.js";
 import { applyFrame, createState } from "./state.js";
 import { coverageColor, createMap, densityCells } from "./mapview.js";
 import { esc, fmtSecs, renderDetail, renderQueue, renderUnitCounts } from "./panels.js";
@@ -16,7 +16,7 @@ let layer = "none";
 let coverage = []; // [{cell, s:[t1,t2,t3]}]
 const $ = (id) => document.getElementById(id);
 
-const view = createMap($("map"), { tiles: param("tiles"), onSelect: (id) => select(id) });
+const view = createMap($("map"), { onSelect: (id) => select(id) });
 
 function toast(msg) {
   const el = $("toast");
