@@ -147,11 +147,6 @@ func parseHistoryQuery(v url.Values, now time.Time) (HistoryQuery, *Error) {
 		}
 		q.Res = n
 	}
-	for _, g := range q.Grids {
-		if g.Resolution() != q.Res {
-			return q, Invalid("cells", "grids must be cells of resolution res (%d)", q.Res)
-		}
-	}
 	if s := v.Get("tz"); s != "" {
 		loc, err := time.LoadLocation(s)
 		if err != nil {
@@ -242,6 +237,11 @@ func (s *Server) getHistoryGrids(r *http.Request, _ Principal) (int, any, *Error
 	q, e := s.historyQuery(r)
 	if e != nil {
 		return 0, nil, e
+	}
+	for _, g := range q.Grids {
+		if g.Resolution() != q.Res {
+			return 0, nil, Invalid("cells", "grids must be cells of resolution res (%d)", q.Res)
+		}
 	}
 	grids, err := s.History.Grids(r.Context(), q)
 	if err != nil {

@@ -64,6 +64,8 @@ func TestHistory(t *testing.T) {
 		{"&polygon=118.1,24.49,118.13,24.49,118.13,24.51", 1},
 		{"&polygon=118.2,24.49,118.3,24.49,118.3,24.51", 0},
 		{"&cells=" + cell.String(), 1},
+		{"&cells=" + scene.String(), 1}, // the scene's own res-9 cell
+		{"&cells=" + scene.String() + "," + cell.String(), 1},
 		{"&category=criminal", 1},
 		{"&category=traffic", 0},
 		{"&tier=1&outcome=met", 1},
@@ -85,6 +87,9 @@ func TestHistory(t *testing.T) {
 	if g["grid"] != cell.String() || day["alerts"].(float64) != 1 || day["incidents"].(float64) != 1 ||
 		day["met_share"] == nil || day["median_first_arrival_s"] == nil {
 		t.Errorf("grids %v", grids)
+	}
+	if code, body := s.do("GET", "/api/v1/history/grids?res=7&cells="+scene.String(), tokSupervisor, ""); code != 400 {
+		t.Errorf("grids of res 9 asked as res 7: %d %v, want 400", code, body)
 	}
 	for _, q := range []string{"from=yesterday", "bbox=1,2,3", "tier=4", "tier=1&outcome=late", "cells=zz", "res=12", "tz=Mars/Base", "format=xml"} {
 		if code, body := s.do("GET", "/api/v1/history/incidents?"+q, tokSupervisor, ""); code != 400 {
