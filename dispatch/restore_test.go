@@ -13,29 +13,38 @@ import (
 	"commandd/fixtures"
 )
 
-// checkRestoreEverywhere applies a log of messages (each one or more events) straight,
-// then for every message boundary k takes a snapshot, restores it and applies the rest:
-// the changes must be exactly those of the straight run.
+// applyLog applies messages (each one or more events) and returns each message's
+// changes, copied out of the engine's reused buffers.
+func applyLog(e *dispatch.Engine, msgs [][]dispatch.Event) [][]dispatch.Change {
+	var out [][]dispatch.Change
+	for _, m := range msgs {
+		var cs []dispatch.Change // nil for no change, however the engine's buffer stands
+		for _, ev := range m {
+			for _, c := range e.Apply(ev) {
+				c.Cells = slices.Clone(c.Cells) // the engine reuses its buffers
+				cs = append(cs, c)
+			}
+		}
+		out = append(out, cs)
+	}
+	return out
+}
+
+// checkRestoreEverywhere applies a log of messages straight, then for every message
+// boundary k takes a snapshot, restores it and applies the rest: the changes must be
+// exactly those of the straight run.
 func checkRestoreEverywhere(t *testing.T, name string, cfg dispatch.Config, log [][]dispatch.Event) {
 	t.Helper()
-	apply := func(e *dispatch.Engine, msgs [][]dispatch.Event) [][]dispatch.Change {
-		var out [][]dispatch.Change
-		for _, m := range msgs {
-			var cs []dispatch.Change // nil for no change, however the engine's buffer stands
-			for _, ev := range m {
-				for _, c := range e.Apply(ev) {
-					c.Cells = slices.Clone(c.Cells) // the engine reuses its buffers
-					cs = append(cs, c)
-				}
-			}
-			out = append(out, cs)
-		}
-		return out
-	}
-	straight := apply(dispatch.New(cfg), log)
-	for k := range log {
+	checkRestoreEvery(t, name, cfg, log, 1)
+}
+
+// checkRestoreEvery is checkRestoreEverywhere at every step-th boundary.
+func checkRestoreEvery(t *testing.T, name string, cfg dispatch.Config, log [][]dispatch.Event, step int) {
+	t.Helper()
+	straight := applyLog(dispatch.New(cfg), log)
+	for k := 0; k < len(log); k += step {
 		e := dispatch.New(cfg)
-		apply(e, log[:k])
+		applyLog(e, log[:k])
 		snap, err := e.Snapshot()
 		if err != nil {
 			t.Fatal(err)
@@ -44,7 +53,7 @@ func checkRestoreEverywhere(t *testing.T, name string, cfg dispatch.Config, log 
 		if err != nil {
 			t.Fatal(err)
 		}
-		for n, got := range apply(r, log[k:]) {
+		for n, got := range applyLog(r, log[k:]) {
 			if !reflect.DeepEqual(got, straight[k+n]) {
 				t.Fatalf("%s: restored after message %d, message %d gives\n%+v\nstraight run gave\n%+v",
 					name, k, k+n+1, got, straight[k+n])
@@ -122,22 +131,8 @@ func TestRetireClosed(t *testing.T) {
 		log = append(log, tr.Second()...)
 	}
 	cfg := dispatch.Config{RetireClosed: 2 * time.Minute}
-	apply := func(e *dispatch.Engine, msgs [][]dispatch.Event) [][]dispatch.Change {
-		var out [][]dispatch.Change
-		for _, m := range msgs {
-			var cs []dispatch.Change
-			for _, ev := range m {
-				for _, c := range e.Apply(ev) {
-					c.Cells = slices.Clone(c.Cells)
-					cs = append(cs, c)
-				}
-			}
-			out = append(out, cs)
-		}
-		return out
-	}
 	e := dispatch.New(cfg)
-	straight := apply(e, log)
+	applyLog(e, log)
 
 	keeper := tr.Engine() // the same stream, nothing retired
 	retired, kept := 0, 0
@@ -169,21 +164,5 @@ func TestRetireClosed(t *testing.T) {
 		t.Errorf("snapshot %d bytes with retirement, %d without: want under three quarters", len(small), len(big))
 	}
 
-	for k := 0; k < len(log); k += 97 {
-		a := dispatch.New(cfg)
-		apply(a, log[:k])
-		snap, err := a.Snapshot()
-		if err != nil {
-			t.Fatal(err)
-		}
-		r, err := dispatch.Restore(cfg, snap)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for n, got := range apply(r, log[k:]) {
-			if !reflect.DeepEqual(got, straight[k+n]) {
-				t.Fatalf("restored after message %d, message %d gives\n%+v\nstraight run gave\n%+v", k, k+n+1, got, straight[k+n])
-			}
-		}
-	}
+	checkRestoreEvery(t, "retiring", cfg, log, 97)
 }

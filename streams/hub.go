@@ -828,7 +828,10 @@ func (h *Hub) resetFor(c *client, v View) {
 }
 
 // tell sends c alone a frame of type typ whose fields are those of body (a struct).
-func (h *Hub) tell(c *client, typ string, body any) {
+func (h *Hub) tell(c *client, typ string, body any) { h.tellAt(c, typ, time.Time{}, body) }
+
+// tellAt is tell with the frame's t given (zero: the hub's time).
+func (h *Hub) tellAt(c *client, typ string, t time.Time, body any) {
 	b, err := json.Marshal(body)
 	if err != nil || len(b) < 2 {
 		h.logger.Error().Err(err).Str("type", typ).Msg("encode frame")
@@ -836,7 +839,10 @@ func (h *Hub) tell(c *client, typ string, body any) {
 	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	msg := header(typ, h.seq, h.t)
+	if t.IsZero() {
+		t = h.t
+	}
+	msg := header(typ, h.seq, t)
 	if len(b) > 2 {
 		msg = append(msg, ',')
 	}

@@ -349,9 +349,6 @@ func (r *replay) wait(ctx context.Context, t time.Time) error {
 // clock sends the client where the replay is.
 func (r *replay) clock() {
 	r.lastFrame = time.Now()
-	r.hub.mu.Lock()
-	r.hub.t = r.now() // a clock frame's t is the replay's time; the next batch sets it again
-	r.hub.mu.Unlock()
-	r.hub.tell(r.c, "clock", clockFrame{Incident: r.incident, From: dispatch.Millis{Time: r.from},
+	r.hub.tellAt(r.c, "clock", r.now(), clockFrame{Incident: r.incident, From: dispatch.Millis{Time: r.from},
 		To: dispatch.Millis{Time: r.to}, Speed: r.speed, Paused: r.paused, Ended: r.ended})
 }

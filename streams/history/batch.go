@@ -31,13 +31,13 @@ type batch struct {
 	rows      pgx.Batch // everything written row by row, in log order
 	incidents []string  // incidents changed, in the order they first changed
 	changed   map[string]bool
-	released  map[[2]string]time.Time // incident, unit → when it was last released
-	state     []byte                  // the engine after the batch, when it is time to save one
+	released  map[string]map[string]time.Time // incident → unit → when it was last released
+	state     []byte                          // the engine after the batch, when it is time to save one
 }
 
 func newBatch(stream string, after uint64) *batch {
 	return &batch{stream: stream, first: after + 1, last: after, changed: make(map[string]bool),
-		released: make(map[[2]string]time.Time)}
+		released: make(map[string]map[string]time.Time)}
 }
 
 // add applies one log message to the writer's engine and keeps its rows.
@@ -60,7 +60,10 @@ func (b *batch) add(eng *dispatch.Engine, m streams.Message) error {
 					b.incidents = append(b.incidents, c.Incident)
 				}
 			case dispatch.Released:
-				b.released[[2]string{c.Incident, c.Unit}] = c.T
+				if b.released[c.Incident] == nil {
+					b.released[c.Incident] = make(map[string]time.Time)
+				}
+				b.released[c.Incident][c.Unit] = c.T
 			}
 		}
 	}
@@ -241,7 +244,7 @@ func (b *batch) addIncidents(eng *dispatch.Engine) error {
 					t.Due.Time, !u.Arrived.IsZero() && !u.Arrived.After(t.Due.Time), int64(b.last))
 			}
 		}
-		for unit, t := range b.releasedFrom(id) {
+		for unit, t := range b.released[id] {
 			b.rows.Queue(`UPDATE assignments SET released = $3, seq = $4 WHERE incident = $1 AND unit = $2
 				AND released IS NULL AND (unit, tier) NOT IN (SELECT * FROM unnest($5::text[], $6::int[]))`,
 				id, unit, t, int64(b.last), onUnits, onTiers)
@@ -259,17 +262,6 @@ func (b *batch) addIncidents(eng *dispatch.Engine) error {
 			v.Zone, tiers[0], tiers[1], tiers[2], first, string(doc), int64(b.last))
 	}
 	return nil
-}
-
-// releasedFrom gives, for the units released from an incident in the batch, when.
-func (b *batch) releasedFrom(incident string) map[string]time.Time {
-	out := map[string]time.Time{}
-	for k, t := range b.released {
-		if k[0] == incident {
-			out[k[1]] = t
-		}
-	}
-	return out
 }
 
 func nullTime(m dispatch.Millis) *time.Time {

@@ -49,6 +49,31 @@ func (l *logged) feed(t testing.TB, lg *streams.Log, msgs [][]dispatch.Event) {
 	}
 }
 
+// startTraffic logs the start of a small district (seed) with 24 units, and counts it.
+func startTraffic(t testing.TB, lg *streams.Log, seed uint64) (*fixtures.Traffic, *logged) {
+	t.Helper()
+	tr := fixtures.NewTraffic(seed, start, 24)
+	l := &logged{alerts: make(map[string]bool)}
+	l.feed(t, lg, tr.Start())
+	return tr, l
+}
+
+// seconds logs the district's next n seconds.
+func (l *logged) seconds(t testing.TB, lg *streams.Log, tr *fixtures.Traffic, n int) {
+	t.Helper()
+	for range n {
+		l.feed(t, lg, tr.Second())
+	}
+}
+
+// writeAll runs a writer until the store holds everything logged, then stops it.
+func writeAll(t testing.TB, s *Store, lg *streams.Log, tr *fixtures.Traffic, l *logged) {
+	t.Helper()
+	w, stop := runWriter(t, s, lg, tr.Config())
+	defer stop()
+	waitFor(t, w, l.messages, time.Minute)
+}
+
 func openLog(t testing.TB) *streams.Log {
 	t.Helper()
 	lg, err := streams.OpenLog(context.Background(), streams.LogConfig{Dir: t.TempDir()})
@@ -183,15 +208,9 @@ func jsonEqual(t *testing.T, a, b []byte) bool {
 func TestWriter(t *testing.T) {
 	s := openStore(t, pgtest.Database(t))
 	lg := openLog(t)
-	tr := fixtures.NewTraffic(1, start, 24)
-	l := &logged{alerts: make(map[string]bool)}
-	l.feed(t, lg, tr.Start())
-	for range 20 * 60 {
-		l.feed(t, lg, tr.Second())
-	}
-	w, stop := runWriter(t, s, lg, tr.Config())
-	waitFor(t, w, l.messages, time.Minute)
-	stop()
+	tr, l := startTraffic(t, lg, 1)
+	l.seconds(t, lg, tr, 20*60)
+	writeAll(t, s, lg, tr, l)
 	checkHistory(t, s, l, tr.Engine())
 	if n := count(t, s, `SELECT count(*) FROM engine_states`); n < 15 {
 		t.Errorf("%d engine states saved over 20 minutes, want one a minute", n)
@@ -200,12 +219,8 @@ func TestWriter(t *testing.T) {
 		t.Errorf("fixes in %d day partitions, want 2", n)
 	}
 
-	for range 10 * 60 {
-		l.feed(t, lg, tr.Second())
-	}
-	w, stop = runWriter(t, s, lg, tr.Config())
-	waitFor(t, w, l.messages, time.Minute)
-	stop()
+	l.seconds(t, lg, tr, 10*60)
+	writeAll(t, s, lg, tr, l)
 	checkHistory(t, s, l, tr.Engine())
 
 	// A day over gets its track index; today's partition is left alone.
@@ -239,9 +254,7 @@ func TestWriterOutage(t *testing.T) {
 	cluster := pgtest.StartCluster(t)
 	s := openStore(t, cluster.Database())
 	lg := openLog(t)
-	tr := fixtures.NewTraffic(2, start, 24)
-	l := &logged{alerts: make(map[string]bool)}
-	l.feed(t, lg, tr.Start())
+	tr, l := startTraffic(t, lg, 2)
 	w, stop := runWriter(t, s, lg, tr.Config())
 	defer stop()
 
@@ -318,18 +331,10 @@ func TestArchive(t *testing.T) {
 	ctx := context.Background()
 	s := openStore(t, pgtest.Database(t))
 	lg := openLog(t)
-	tr := fixtures.NewTraffic(4, start, 24)
-	l := &logged{alerts: make(map[string]bool)}
-	l.feed(t, lg, tr.Start())
-	for range 30 * 60 {
-		l.feed(t, lg, tr.Second())
-	}
-	w, stop := runWriter(t, s, lg, tr.Config())
-	waitFor(t, w, l.messages, time.Minute)
-	stop()
-	for range 5 * 60 { // the log goes on past the store
-		l.feed(t, lg, tr.Second())
-	}
+	tr, l := startTraffic(t, lg, 4)
+	l.seconds(t, lg, tr, 30*60)
+	writeAll(t, s, lg, tr, l)
+	l.seconds(t, lg, tr, 5*60) // the log goes on past the store
 	store, whole := s.Archive(lg), streams.LogArchive{Log: lg}
 	for _, at := range []time.Duration{0, 10 * time.Second, 59 * time.Second, 7 * time.Minute, 13*time.Minute + 500*time.Millisecond,
 		22 * time.Minute, 29*time.Minute + 59*time.Second, 32 * time.Minute} {

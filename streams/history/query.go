@@ -136,25 +136,20 @@ func (s *Store) Grids(ctx context.Context, q streams.HistoryQuery) ([]streams.Gr
 	if err != nil {
 		return nil, fmt.Errorf("history: grids: %w", err)
 	}
-	for rows.Next() {
-		var cell int64
-		var received time.Time
-		var tiers [3]*string
-		var first *float64
-		if err := rows.Scan(&cell, &received, &tiers[0], &tiers[1], &tiers[2], &first); err != nil {
-			rows.Close()
-			return nil, fmt.Errorf("history: grids: %w", err)
-		}
-		a, err := at(cell, received)
+	var cell int64
+	var t time.Time
+	var tiers [3]*string
+	var first *float64
+	_, err = pgx.ForEachRow(rows, []any{&cell, &t, &tiers[0], &tiers[1], &tiers[2], &first}, func() error {
+		a, err := at(cell, t)
 		if err != nil {
-			rows.Close()
-			return nil, err
+			return err
 		}
 		a.incidents++
-		for _, t := range tiers {
-			if t != nil && (*t == dispatch.Met.String() || *t == dispatch.Missed.String()) {
+		for _, state := range tiers {
+			if state != nil && (*state == dispatch.Met.String() || *state == dispatch.Missed.String()) {
 				a.decided++
-				if *t == dispatch.Met.String() {
+				if *state == dispatch.Met.String() {
 					a.met++
 				}
 			}
@@ -162,35 +157,28 @@ func (s *Store) Grids(ctx context.Context, q streams.HistoryQuery) ([]streams.Gr
 		if first != nil {
 			a.arrivals = append(a.arrivals, *first)
 		}
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
+		return nil
+	})
+	if err != nil {
 		return nil, fmt.Errorf("history: grids: %w", err)
 	}
 
+	// Alerts are counted by where and when they came.
 	if cond, args, err = where(q, true); err != nil {
 		return nil, err
 	}
-	rows, err = s.pool.Query(ctx, `SELECT cell, t FROM alerts WHERE `+cond, args...)
-	if err != nil {
+	if rows, err = s.pool.Query(ctx, `SELECT cell, t FROM alerts WHERE `+cond, args...); err != nil {
 		return nil, fmt.Errorf("history: grids: alerts: %w", err)
 	}
-	for rows.Next() {
-		var cell int64
-		var t time.Time
-		if err := rows.Scan(&cell, &t); err != nil {
-			rows.Close()
-			return nil, fmt.Errorf("history: grids: %w", err)
-		}
+	_, err = pgx.ForEachRow(rows, []any{&cell, &t}, func() error {
 		a, err := at(cell, t)
 		if err != nil {
-			rows.Close()
-			return nil, err
+			return err
 		}
 		a.alerts++
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
+		return nil
+	})
+	if err != nil {
 		return nil, fmt.Errorf("history: grids: alerts: %w", err)
 	}
 
