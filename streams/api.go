@@ -50,6 +50,9 @@ type Server struct {
 	// Clock gives the time of events sent without one, and is what times sent are
 	// checked against; nil: the wall clock. A simulation may run it faster.
 	Clock func() time.Time
+	// External, when set, is the clock instead of Clock, and POST /api/v1/clock moves
+	// it (the server then makes no ticks of its own).
+	External *ExternalClock
 
 	limiters sync.Map // token id → *rate.Limiter
 	sockets  sync.Map // open WebSocket connections, for CloseSockets
@@ -57,6 +60,9 @@ type Server struct {
 
 // now is the time of the server's clock.
 func (s *Server) now() time.Time {
+	if s.External != nil {
+		return s.External.Now()
+	}
 	if s.Clock != nil {
 		return s.Clock()
 	}
@@ -225,6 +231,8 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /api/v1/coverage", s.route("get_coverage", staff, s.getCoverage))
 	mux.HandleFunc("GET /api/v1/history/incidents", s.route("history_incidents", staff, s.getHistoryIncidents))
 	mux.HandleFunc("GET /api/v1/history/grids", s.route("history_grids", staff, s.getHistoryGrids))
+	mux.HandleFunc("GET /api/v1/clock", s.route("get_clock", append(staff, Ingest, UnitRole, Volunteer), s.getClock))
+	mux.HandleFunc("POST /api/v1/clock", s.route("set_clock", nil, s.setClock))
 	mux.HandleFunc("GET /ws", s.serveWS)
 	mux.HandleFunc("GET /osmand", s.OsmAnd())
 	mux.HandleFunc("POST /osmand", s.OsmAnd())

@@ -31,6 +31,7 @@ type Config struct {
 	LogLevel      string        `flag:"log-level" help:"debug, info, warn or error"`
 	Demo          bool          `flag:"demo" help:"a living city to look at: the sample district (Huli, generated) for the engine, and a simulated city inside driving it over the API"`
 	DemoRate      float64       `flag:"demo-rate" help:"with --demo: alerts and camera events at this many times the district's real rate"`
+	Clock         string        `flag:"clock" help:"wall: the server keeps time and ticks by itself; external: time stands until an admin sets it (POST /api/v1/clock), each setting a tick, so a simulation stepping it gets the same answers on every run"`
 	TimeScale     float64       `flag:"time-scale" help:"run the server's clock this many times faster than the wall clock (1 to 100), for simulations on a throwaway --data: ticks and the times of events sent without one follow it"`
 	PG            string        `flag:"pg" help:"PostgreSQL (with PostGIS) URL for the history: incidents, alerts, assignments, fixes, audit, and replays beyond the log's 7 days; empty: no history"`
 	PGRetain      time.Duration `flag:"pg-retain" help:"with --pg: drop whole days of fixes and archived log messages older than this (e.g. 8760h); 0: keep everything"`
@@ -41,7 +42,7 @@ type Config struct {
 
 func defaults() Config {
 	return Config{Listen: "127.0.0.1:8080", Data: "data", Region: "default", LogSync: "always",
-		SnapshotEvery: 30 * time.Second, Tick: time.Second, FrameRate: 10, Rate: 500, LogLevel: "info", DemoRate: 20, TimeScale: 1}
+		SnapshotEvery: 30 * time.Second, Tick: time.Second, FrameRate: 10, Rate: 500, LogLevel: "info", DemoRate: 20, Clock: "wall", TimeScale: 1}
 }
 
 // parseConfig reads flags over environment over defaults. The flags come from the
@@ -81,6 +82,12 @@ func parseConfig(args []string) (Config, error) {
 	}
 	if c.TimeScale < 1 || c.TimeScale > 100 {
 		return c, fmt.Errorf("time-scale must be from 1 to 100")
+	}
+	switch {
+	case c.Clock != "wall" && c.Clock != "external":
+		return c, fmt.Errorf("clock must be wall or external")
+	case c.Clock == "external" && (c.Demo || c.TimeScale != 1):
+		return c, fmt.Errorf("clock external is driven from outside: not with demo or time-scale")
 	}
 	return c, nil
 }

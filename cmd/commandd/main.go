@@ -124,6 +124,9 @@ func run(ctx context.Context, cfg Config, logger zerolog.Logger) error {
 	}
 	srv := &streams.Server{Log: log, Loop: loop, Hub: hub, Tokens: tokens, Logger: logger,
 		Limits: limits, Origins: origins, Metrics: metrics, Clock: clock, UI: pages}
+	if cfg.Clock == "external" {
+		srv.External = streams.NewExternalClock(time.Now())
+	}
 	if cfg.PG != "" {
 		store, err := history.Open(ctx, cfg.PG)
 		if err != nil {
@@ -148,11 +151,13 @@ func run(ctx context.Context, cfg Config, logger zerolog.Logger) error {
 	defer stopLoop()
 	loopDone := make(chan error, 1)
 	go func() { loopDone <- loop.Run(loopCtx) }()
-	go every(ctx, time.Duration(float64(cfg.Tick)/cfg.TimeScale), func(time.Time) {
-		if _, err := log.Append(ctx, "", &dispatch.Tick{T: clock().UTC().Truncate(time.Millisecond)}); err != nil && ctx.Err() == nil {
-			logger.Error().Err(err).Msg("tick append failed")
-		}
-	})
+	if srv.External == nil {
+		go every(ctx, time.Duration(float64(cfg.Tick)/cfg.TimeScale), func(time.Time) {
+			if _, err := log.Append(ctx, "", &dispatch.Tick{T: clock().UTC().Truncate(time.Millisecond)}); err != nil && ctx.Err() == nil {
+				logger.Error().Err(err).Msg("tick append failed")
+			}
+		})
+	}
 	go every(ctx, time.Duration(float64(time.Second)/cfg.FrameRate), func(time.Time) { hub.FlushUnits() })
 
 	ln, err := net.Listen("tcp", cfg.Listen)

@@ -252,7 +252,7 @@ func (l *latencies) summary() map[string]float64 {
 // loadFixes: fixes accepted per second, and how fast the engine applied them.
 func loadFixes(ctx context.Context, s *city.Server, o options) (map[string]any, error) {
 	units := loadUnits("L", o.units, "patrol", "foot", 1)
-	if err := s.Register(ctx, units); err != nil {
+	if err := s.Register(ctx, units, 32); err != nil {
 		return nil, err
 	}
 	f := &fixStream{units: units, batch: o.batch, senders: o.senders, ws: o.via == "ws"}
@@ -279,7 +279,7 @@ func loadFixes(ctx context.Context, s *city.Server, o options) (map[string]any, 
 func loadAlerts(ctx context.Context, s *city.Server, o options) (map[string]any, error) {
 	background := loadUnits("L", o.units, "patrol", "foot", 1)
 	responders := loadUnits("R", o.responders, "police", "car", 2)
-	if err := s.Register(ctx, append(slices.Clone(background), responders...)); err != nil {
+	if err := s.Register(ctx, append(slices.Clone(background), responders...), 32); err != nil {
 		return nil, err
 	}
 	// Each responder's terminal: the time of every assignment frame it reads.
@@ -362,7 +362,7 @@ func loadFanout(ctx context.Context, s *city.Server, o options) (map[string]any,
 		n = o.clients // each client watches its own unit
 	}
 	units := loadUnits("F", n, "patrol", "foot", 3)
-	if err := s.Register(ctx, units); err != nil {
+	if err := s.Register(ctx, units, 32); err != nil {
 		return nil, err
 	}
 	time.Sleep(time.Second)

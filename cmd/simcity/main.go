@@ -5,7 +5,11 @@
 //
 //	simcity -url http://127.0.0.1:8080 -tokens DATA/tokens [-duration 1h] [-busier 20] [-speed 60] [-gps-file F] [-report json]
 //
-// -speed needs the server's clock to run as fast: commandd --time-scale 60.
+// -speed needs the server's clock to run as fast: commandd --time-scale 60. With
+// -lockstep the city drives the clock of a server started with --clock external
+// instead, a second at a time, and a seed gives the same report on every run:
+//
+//	simcity -url … -tokens DATA/tokens -lockstep [-start 2026-12-01T10:00:00+08:00] -duration 1h -busier 10 -seed 3 -report json
 //
 // Its load modes measure the server (docs/benchmarks.md):
 //
@@ -48,6 +52,8 @@ type options struct {
 	report     string
 	speed      float64
 	gpsFile    string
+	lockstep   bool
+	start      string
 }
 
 func main() {
@@ -72,6 +78,8 @@ func main() {
 	flag.StringVar(&o.report, "report", "text", "city: the report as text or json")
 	flag.StringVar(&o.gpsFile, "gps-file", "", "city: recorded vehicle GPS (CSV vehicle_id,time_of_day,lat,lon, e.g. ../shared/data/xiamen_vehicle_gps/xiamen_vehicle_gps_points.csv) added as patrol cars following their routes")
 	flag.Float64Var(&o.speed, "speed", 1, "city: live this many times faster than real time (1 to 100); the server must run as fast (commandd --time-scale)")
+	flag.BoolVar(&o.lockstep, "lockstep", false, "city: drive the server's clock a second at a time (commandd --clock external), for a report that is the same on every run of a seed")
+	flag.StringVar(&o.start, "start", "", "city, with -lockstep: the time (RFC 3339) the city starts at; empty: the server's")
 	flag.Parse()
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
@@ -138,7 +146,14 @@ func liveCity(ctx context.Context, s *city.Server, o options) error {
 			return err
 		}
 	}
+	var start time.Time
+	if o.start != "" {
+		if start, err = time.Parse(time.RFC3339, o.start); err != nil {
+			return fmt.Errorf("-start: %w", err)
+		}
+	}
 	rep, err := city.Run(ctx, s, city.Options{District: d, Seed: o.seed, Busier: o.busier, Speed: o.speed, Duration: o.duration, Traces: traces,
+		Lockstep: o.lockstep, Start: start,
 		Logf: func(format string, args ...any) { fmt.Fprintf(os.Stderr, "simcity: "+format+"\n", args...) }})
 	if err != nil {
 		return err
