@@ -13,16 +13,50 @@ import (
 // could be sooner (or the horizon is reached). Incidents that compete for the same
 // units are then solved together as one assignment problem: every missing unit of every
 // tier is a slot, and the cost of putting a unit in a slot is its lateness against the
-// tier's deadline, weighted by priority, plus its travel time to break ties. A unit on
-// its way to an incident is a candidate only for a higher-priority one.
+// tier's deadline, weighted by priority, plus its travel time to break ties, plus what
+// sending it forgoes (reserve, below). A unit on its way to an incident is a candidate
+// only for a higher-priority one.
+//
+// Reserve: a unit that some narrower tier of the plan takes (a police car or motorbike,
+// the only kinds of the default tier 2) is worth keeping free for the next incident's
+// narrower tier. Where a unit of a more common kind is as much on time (a guard for tier
+// 1, a patrol member for the perimeter), sending it instead keeps the district's police
+// vehicles for the incidents that need them; among units that are all late alike, the
+// reserve still weighs less than a second of lateness.
 
 // Cost scale: a second of weighted lateness outweighs any difference in travel time.
 const (
 	latenessScale = 1000.0
 	pullCost      = 30 * latenessScale // pulling a committed unit must save half a minute
+	missedTier    = 120.0              // a tier missed costs as much as this many seconds more of lateness
+	reserveCost   = 90 * latenessScale // per narrower tier the unit could fill
 	impossible    = 1e12
 	maxBatch      = 8 // incidents solved together
 )
+
+// lateness is the cost of filling sl with a unit that arrives in eta seconds: a tier
+// missed costs as much as two minutes more of lateness, so the plan meets as many
+// tiers as it can before it makes late ones less late.
+func (sl *slot) lateness(eta float64) float64 {
+	late := eta - sl.remaining
+	if late <= 0 {
+		return 0
+	}
+	return sl.weight * latenessScale * (late + missedTier)
+}
+
+// travel is how long a unit of mode at from takes until it counts as arrived at to:
+// its turnout, then the road from from to the edge of the arrival radius around to
+// (the same test that marks it arrived). On foot, a 100-m radius is over a minute.
+func (e *Engine) travel(mode geo.Mode, from, to geo.Place) float64 {
+	d := geo.FastDistance(from.Point, to.Point)
+	edge := from
+	if r := e.cfg.ArrivalRadius; d > r {
+		f := r / d
+		edge = geo.Place{Cell: to.Cell, Point: geo.Point{Lat: to.Lat + (from.Lat-to.Lat)*f, Lng: to.Lng + (from.Lng-to.Lng)*f}}
+	}
+	return e.cfg.Model.Seconds(mode, from, edge, e.now)
+}
 
 // candidate is a unit found around a scene, with its travel time there.
 type candidate struct {
@@ -37,6 +71,13 @@ func byETA(a, b candidate) int {
 	return cmp.Compare(a.unit, b.unit)
 }
 
+// ranking is the best units of some kinds found so far, by travel time, up to a limit.
+type ranking struct {
+	kinds  uint16
+	within float64 // seconds
+	best   []candidate
+}
+
 // slot is one missing unit of one tier.
 type slot struct {
 	inc       int32
@@ -44,13 +85,13 @@ type slot struct {
 	target    geo.Place
 	remaining float64 // seconds left before the tier's deadline (negative when past)
 	weight    float64
-	rank      int // tiers after this one in the incident's plan
+	rank      int       // tiers after this one in the incident's plan
+	reserve   [16]uint8 // by kind (kindIndex): the narrower tiers of the plan a unit of it could fill
 }
 
 // scratch holds the planner's reusable buffers, so planning allocates little.
 type scratch struct {
-	perTier [][]candidate // ranked candidates of the incident being searched, by tier
-	want    []uint16      // kinds of unit each tier of that incident still wants
+	ranked  []ranking     // of the incident being searched: by tier, then its spares by tier
 	cands   [][]candidate // by incident of the batch: every candidate found for it
 	slots   []slot
 	units   []int32
@@ -176,6 +217,10 @@ func (e *Engine) eligibleFor(inc *incident, ui int32, tag uint32) bool {
 // For one incident, keep = its number of missing units is enough: its other slots can
 // take at most keep-1 of a tier's best, so the best unit left for that tier is always
 // among them.
+//
+// A tier's best by travel time may all be police vehicles that the reserve would rather
+// keep; so each tier also ranks its spares, the units of its less reserved kinds that
+// make its deadline, for the plan to send in their place.
 func (e *Engine) gather(n int, q int32, keep int) int {
 	s := &e.scratch
 	inc := e.incs[q]
@@ -183,61 +228,63 @@ func (e *Engine) gather(n int, q int32, keep int) int {
 		s.cands = append(s.cands, nil)
 	}
 	s.cands[n] = s.cands[n][:0]
-	for len(s.perTier) < len(inc.tiers) {
-		s.perTier = append(s.perTier, nil)
-	}
 	keep = max(keep, 1)
-	for t := range inc.tiers {
-		s.perTier[t] = s.perTier[t][:0]
-	}
 	horizon := e.cfg.Horizon.Seconds()
 	spm := e.cfg.Model.SecondsPerMeterBound()
-	// What each tier still wants, worked out once rather than per unit.
-	want := grow(&s.want, len(inc.tiers)) // eligible kinds of each short tier; 0 for full tiers
+	radius := e.cfg.ArrivalRadius // travel times end there (arrival)
+	elapsed := e.now.Sub(inc.received).Seconds()
+	nt := len(inc.tiers)
+	for len(s.ranked) < 2*nt {
+		s.ranked = append(s.ranked, ranking{})
+	}
+	s.ranked = s.ranked[:2*nt]
 	var wantAny uint16
 	for t, tr := range inc.tiers {
-		want[t] = 0
-		if tr.filled() < tr.Units {
-			want[t] = tr.kinds
-			wantAny |= want[t]
+		main, spare := &s.ranked[t], &s.ranked[nt+t]
+		*main = ranking{within: horizon, best: main.best[:0]}
+		*spare = ranking{within: tr.Deadline.Seconds() - elapsed, best: spare.best[:0]}
+		if tr.filled() >= tr.Units {
+			continue
+		}
+		main.kinds = tr.kinds
+		wantAny |= tr.kinds
+		if spare.within > 0 && !e.cfg.Baseline {
+			spare.kinds = spareKinds(tr.kinds, inc.reserveFor(tr))
 		}
 	}
 	last := 0
 	bound := e.placed.RingBound(inc.scene.Cell)
-	// limit is how far a unit may be and still beat the candidates already ranked: the
-	// worst kept travel time of any tier still short of candidates. Tiers whose ranking
-	// is settled (full, and no unit of ring k could beat its worst) drop out of active,
-	// so units only they want are passed over without computing a travel time.
+	// limit is how far a unit may be and still make a ranking: the worst kept travel
+	// time of any ranking still short (or its limit). Rankings that are settled (full,
+	// and no unit of ring k could beat their worst) drop out of active, so units only
+	// they want are passed over without computing a travel time.
 	active := wantAny
 	limit := func(k int) float64 {
 		last = k
-		lb := bound(k) * spm
+		lb := math.Max(0, bound(k)-radius) * spm
 		worst := 0.0
 		active = 0
-		for t := range inc.tiers {
-			if want[t] == 0 {
-				continue
-			}
-			pt := s.perTier[t]
-			if len(pt) < keep {
-				active |= want[t]
-				worst = horizon
-				continue
-			}
-			if w := pt[len(pt)-1].eta; w > lb {
-				active |= want[t]
-				worst = max(worst, w)
+		for i := range s.ranked {
+			r := &s.ranked[i]
+			switch {
+			case r.kinds == 0 || lb > r.within:
+			case len(r.best) < keep:
+				active |= r.kinds
+				worst = max(worst, r.within)
+			case r.best[len(r.best)-1].eta > lb:
+				active |= r.kinds
+				worst = max(worst, r.best[len(r.best)-1].eta)
 			}
 		}
-		return worst / spm
+		return worst/spm + radius
 	}
-	maxK := geo.RingsWithin(e.placed.Spacing(inc.scene.Cell), horizon/spm)
+	maxK := geo.RingsWithin(e.placed.Spacing(inc.scene.Cell), horizon/spm+radius)
 	e.placed.SearchNear(inc.scene, maxK, limit, func(ui int32, at geo.Place, tag uint32) {
 		kind := uint16(tag)
 		if active&kind == 0 || !e.eligibleFor(inc, ui, tag) {
 			return
 		}
-		eta := e.cfg.Model.Seconds(kindMode(kind), at, inc.scene, e.now)
+		eta := e.travel(kindMode(kind), at, inc.scene)
 		if eta > horizon {
 			return
 		}
@@ -245,21 +292,38 @@ func (e *Engine) gather(n int, q int32, keep int) int {
 		if e.cfg.Baseline { // ranked by straight-line distance (at the bound's speed)
 			c.eta = geo.Distance(at.Point, inc.scene.Point) * spm
 		}
-		for t := range inc.tiers {
-			if want[t]&active&kind != 0 {
-				s.perTier[t] = insertRanked(s.perTier[t], c, keep)
+		for i := range s.ranked {
+			if r := &s.ranked[i]; r.kinds&active&kind != 0 && eta <= r.within {
+				r.best = insertRanked(r.best, c, keep)
 			}
 		}
 	})
-	// The incident's candidates are the units ranked on some tier.
-	for t := range inc.tiers {
-		for _, c := range s.perTier[t] {
+	// The incident's candidates are the units ranked anywhere.
+	for _, r := range s.ranked {
+		for _, c := range r.best {
 			if !slices.ContainsFunc(s.cands[n], func(x candidate) bool { return x.unit == c.unit }) {
 				s.cands[n] = append(s.cands[n], c)
 			}
 		}
 	}
 	return last
+}
+
+// spareKinds are the kinds of a tier less reserved than its most reserved ones.
+func spareKinds(kinds uint16, reserve [16]uint8) uint16 {
+	var most uint8
+	for k := range reserve {
+		if kinds&(1<<k) != 0 {
+			most = max(most, reserve[k])
+		}
+	}
+	var spare uint16
+	for k := range reserve {
+		if kinds&(1<<k) != 0 && reserve[k] < most {
+			spare |= 1 << k
+		}
+	}
+	return spare
 }
 
 // insertRanked inserts c into list (sorted by ETA, then unit) and keeps at most n.
@@ -300,13 +364,14 @@ func (e *Engine) buildSlots() {
 				continue
 			}
 			targets := e.freePosts(tr, missing)
+			reserve := inc.reserveFor(tr)
 			for m := 0; m < missing; m++ {
 				target := inc.scene
 				if targets != nil {
 					target = targets[m]
 				}
 				s.slots = append(s.slots, slot{inc: i, tier: t, target: target,
-					remaining: tr.Deadline.Seconds() - elapsed, weight: w, rank: len(inc.tiers) - 1 - t})
+					remaining: tr.Deadline.Seconds() - elapsed, weight: w, rank: len(inc.tiers) - 1 - t, reserve: reserve})
 			}
 		}
 		for _, c := range s.cands[n] {
@@ -317,6 +382,22 @@ func (e *Engine) buildSlots() {
 		}
 	}
 	slices.Sort(s.units)
+}
+
+// reserveFor counts, for each kind of unit, the tiers of the incident's plan narrower
+// than tr (taking a strict subset of its kinds) that a unit of that kind could fill.
+func (inc *incident) reserveFor(tr *tier) (r [16]uint8) {
+	for _, other := range inc.tiers {
+		if other.kinds == tr.kinds || other.kinds&^tr.kinds != 0 {
+			continue
+		}
+		for k := range r {
+			if other.kinds&(1<<k) != 0 {
+				r[k]++
+			}
+		}
+	}
+	return r
 }
 
 // freePosts returns the perimeter posts of a tier that no unit holds, or nil for a
@@ -354,14 +435,15 @@ func (e *Engine) assignSlots() {
 				row[c] = impossible
 				continue
 			}
-			eta := e.cfg.Model.Seconds(u.mode, u.pos, sl.target, e.now)
+			eta := e.travel(u.mode, u.pos, sl.target)
 			if eta > horizon {
 				row[c] = impossible
 				continue
 			}
 			// Travel time weighs a little more on earlier tiers, so among units that are
 			// all on time (or all late alike) the soonest fills the first tier.
-			row[c] = sl.weight*latenessScale*math.Max(0, eta-sl.remaining) + eta*(1+0.01*float64(sl.rank))
+			row[c] = sl.lateness(eta) + eta*(1+0.01*float64(sl.rank)) +
+				reserveCost*float64(sl.reserve[kindIndex(u.force, u.mode)])
 			if e.cfg.Baseline {
 				row[c] = geo.Distance(u.pos.Point, sl.target.Point)
 			}
@@ -373,7 +455,7 @@ func (e *Engine) assignSlots() {
 			row[c] = impossible
 		}
 		// An unfilled slot costs as much as a unit arriving at the horizon, and more.
-		row[units+r] = sl.weight*latenessScale*math.Max(0, horizon-sl.remaining) + 2*horizon
+		row[units+r] = sl.lateness(horizon) + 2*horizon
 	}
 	var choice []int
 	if e.cfg.Baseline {
@@ -391,7 +473,7 @@ func (e *Engine) assignSlots() {
 		}
 		sl, ui := s.slots[r], s.units[c]
 		u := e.units[ui]
-		e.assign(sl.inc, ui, sl.tier, sl.target, e.cfg.Model.Seconds(u.mode, u.pos, sl.target, e.now), "")
+		e.assign(sl.inc, ui, sl.tier, sl.target, e.travel(u.mode, u.pos, sl.target), "")
 	}
 }
 
@@ -415,7 +497,7 @@ func (e *Engine) recommend(choice []int, units int) {
 		}
 		sl, ui := s.slots[r], s.units[c]
 		u := e.units[ui]
-		eta := e.cfg.Model.Seconds(u.mode, u.pos, sl.target, e.now)
+		eta := e.travel(u.mode, u.pos, sl.target)
 		tr := e.incs[sl.inc].tiers[sl.tier]
 		tr.recommended = append(tr.recommended, &tierUnit{unit: ui, eta: eta, target: sl.target})
 		if !slices.ContainsFunc(prev[key{sl.inc, sl.tier}], func(tu *tierUnit) bool { return tu.unit == ui }) {

@@ -12,7 +12,7 @@ import (
 // benchCity builds an engine with n units spread over the test box around Xiamen
 // (24.45–24.58 N, 118.05–118.22 E) in the mix of the three patrol tiers, each with one
 // fix, and the district's coverage switched on.
-func benchCity(b *testing.B, n int) (*Engine, []geo.Place, time.Time) {
+func benchCity(b testing.TB, n int) (*Engine, []geo.Place, time.Time) {
 	b.Helper()
 	r := rand.New(rand.NewPCG(42, 42))
 	t0 := time.Date(2026, 11, 22, 8, 0, 0, 0, time.UTC)

@@ -68,7 +68,7 @@ func (e *Engine) evaluate(i int32) bool {
 // time from its last fix, less the time it has been moving since.
 func (e *Engine) canMake(tu *tierUnit, due time.Time) bool {
 	u := e.units[tu.unit]
-	eta := e.cfg.Model.Seconds(u.mode, u.pos, tu.target, e.now)
+	eta := e.travel(u.mode, u.pos, tu.target)
 	var since time.Duration // a recommended unit has not started moving
 	if !tu.assigned.IsZero() {
 		from := tu.assigned

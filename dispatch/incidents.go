@@ -282,7 +282,7 @@ func (e *Engine) assign(i, ui int32, t int, target geo.Place, eta float64, by st
 		}
 	}
 	if eta == 0 {
-		eta = e.cfg.Model.Seconds(u.mode, u.pos, target, e.now)
+		eta = e.travel(u.mode, u.pos, target)
 	}
 	tu := &tierUnit{unit: ui, eta: eta, assigned: e.now, target: target}
 	tr.units = append(tr.units, tu)

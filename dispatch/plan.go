@@ -112,7 +112,10 @@ func (t *Tier) kinds() uint16 {
 }
 
 // kindBit is the bit of a (force, mode) pair: four forces times four modes.
-func kindBit(f Force, m geo.Mode) uint16 { return 1 << (uint(f)*4 + uint(m)) }
+func kindBit(f Force, m geo.Mode) uint16 { return 1 << kindIndex(f, m) }
+
+// kindIndex is the position of kindBit(f, m).
+func kindIndex(f Force, m geo.Mode) uint { return uint(f)*4 + uint(m) }
 
 // kindMode is the mode of a single kind bit.
 func kindMode(k uint16) geo.Mode { return geo.Mode(bits.TrailingZeros16(k) % 4) }
