@@ -454,8 +454,8 @@ func (e *Engine) assignSlots() {
 		for c := units; c < cols; c++ {
 			row[c] = impossible
 		}
-		// An unfilled slot costs as much as a unit arriving at the horizon, and more.
-		row[units+r] = sl.lateness(horizon) + 2*horizon
+		// An unfilled slot costs as much as any unit arriving at the horizon, and more.
+		row[units+r] = sl.lateness(horizon) + 2*horizon + reserveCost*float64(slices.Max(sl.reserve[:]))
 	}
 	var choice []int
 	if e.cfg.Baseline {
