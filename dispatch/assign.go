@@ -21,8 +21,10 @@ import (
 // the only kinds of the default tier 2) is worth keeping free for the next incident's
 // narrower tier. Where a unit of a more common kind is as much on time (a guard for tier
 // 1, a patrol member for the perimeter), sending it instead keeps the district's police
-// vehicles for the incidents that need them; among units that are all late alike, the
-// reserve still weighs less than a second of lateness.
+// vehicles for the incidents that need them. A reserve weighs as much as 90 s of
+// lateness at the lowest weight, less than a missed tier of the default plan: it
+// decides between units in time alike, or late by about as much, and never costs a
+// tier that could be met.
 
 // Cost scale: a second of weighted lateness outweighs any difference in travel time.
 const (
