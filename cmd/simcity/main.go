@@ -9,7 +9,7 @@
 // -lockstep the city drives the clock of a server started with --clock external
 // instead, a second at a time, and a seed gives the same report on every run:
 //
-//	simcity -url … -tokens DATA/tokens -lockstep [-start 2026-12-01T10:00:00+08:00] -duration 1h -busier 10 -seed 3 -report json
+//	simcity -url … -tokens DATA/tokens -lockstep [-start 10:00] -duration 1h -busier 10 -seed 3 -report json
 //
 // Its load modes measure the server (docs/benchmarks.md):
 //
@@ -79,7 +79,7 @@ func main() {
 	flag.StringVar(&o.gpsFile, "gps-file", "", "city: recorded vehicle GPS (CSV vehicle_id,time_of_day,lat,lon, e.g. ../shared/data/xiamen_vehicle_gps/xiamen_vehicle_gps_points.csv) added as patrol cars following their routes")
 	flag.Float64Var(&o.speed, "speed", 1, "city: live this many times faster than real time (1 to 100); the server must run as fast (commandd --time-scale)")
 	flag.BoolVar(&o.lockstep, "lockstep", false, "city: drive the server's clock a second at a time (commandd --clock external), for a report that is the same on every run of a seed")
-	flag.StringVar(&o.start, "start", "", "city, with -lockstep: the time (RFC 3339) the city starts at; empty: the server's")
+	flag.StringVar(&o.start, "start", "", "city, with -lockstep: when the city starts: a time (RFC 3339), or HH:MM for the next such time in Xiamen (China Standard Time) after the server's clock, the same hour of the call curve whatever the day; empty: the server's time")
 	flag.Parse()
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
@@ -146,11 +146,9 @@ func liveCity(ctx context.Context, s *city.Server, o options) error {
 			return err
 		}
 	}
-	var start time.Time
-	if o.start != "" {
-		if start, err = time.Parse(time.RFC3339, o.start); err != nil {
-			return fmt.Errorf("-start: %w", err)
-		}
+	start, err := startAt(ctx, s, o.start)
+	if err != nil {
+		return err
 	}
 	rep, err := city.Run(ctx, s, city.Options{District: d, Seed: o.seed, Busier: o.busier, Speed: o.speed, Duration: o.duration, Traces: traces,
 		Lockstep: o.lockstep, Start: start,
@@ -168,4 +166,30 @@ func liveCity(ctx context.Context, s *city.Server, o options) error {
 	}
 	fmt.Printf("tiers flagged at risk before their deadline: %d; failed requests: %d\n", rep.AtRiskEarly, rep.FailedRequests)
 	return nil
+}
+
+// startAt reads -start: empty (the server's time), RFC 3339, or HH:MM (the next such
+// time in China Standard Time after the server's clock).
+func startAt(ctx context.Context, s *city.Server, v string) (time.Time, error) {
+	if v == "" {
+		return time.Time{}, nil
+	}
+	if t, err := time.Parse(time.RFC3339, v); err == nil {
+		return t, nil
+	}
+	hm, err := time.Parse("15:04", v)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("-start %q: want RFC 3339 or HH:MM", v)
+	}
+	now, err := s.Clock(ctx)
+	if err != nil {
+		return time.Time{}, err
+	}
+	cst := time.FixedZone("CST", 8*3600)
+	n := now.In(cst)
+	t := time.Date(n.Year(), n.Month(), n.Day(), hm.Hour(), hm.Minute(), 0, 0, cst)
+	if t.Before(now) {
+		t = t.AddDate(0, 0, 1)
+	}
+	return t, nil
 }
