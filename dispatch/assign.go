@@ -77,6 +77,7 @@ func byETA(a, b candidate) int {
 type ranking struct {
 	kinds  uint16
 	within float64 // seconds
+	spm    float64 // the travel model's bound for its kinds' fastest mode, s/m
 	best   []candidate
 }
 
@@ -253,32 +254,38 @@ func (e *Engine) gather(n int, q int32, keep int) int {
 		if spare.within > 0 && !e.cfg.Baseline {
 			spare.kinds = spareKinds(tr.kinds, inc.reserveFor(tr))
 		}
+		main.spm, spare.spm = e.boundFor(main.kinds), e.boundFor(spare.kinds)
+		if e.cfg.Baseline { // it ranks by straight-line distance at the bound of every mode
+			main.spm = spm
+		}
 	}
 	last := 0
 	bound := e.placed.RingBound(inc.scene.Cell)
-	// limit is how far a unit may be and still make a ranking: the worst kept travel
-	// time of any ranking still short (or its limit). Rankings that are settled (full,
-	// and no unit of ring k could beat their worst) drop out of active, so units only
-	// they want are passed over without computing a travel time.
+	// limit is how far a unit may be and still make a ranking: as far as the worst
+	// kept travel time of any ranking still short (or its limit) goes at its kinds'
+	// speed. Rankings that are settled (full, and no unit of ring k could beat their
+	// worst) drop out of active, so units only they want are passed over without
+	// computing a travel time.
 	active := wantAny
 	limit := func(k int) float64 {
 		last = k
-		lb := math.Max(0, bound(k)-radius) * spm
-		worst := 0.0
+		beyond := math.Max(0, bound(k)-radius) // metres to the arrival radius, at least
+		reach := 0.0
 		active = 0
 		for i := range s.ranked {
 			r := &s.ranked[i]
+			lb := beyond * r.spm
 			switch {
 			case r.kinds == 0 || lb > r.within:
 			case len(r.best) < keep:
 				active |= r.kinds
-				worst = max(worst, r.within)
+				reach = max(reach, r.within/r.spm)
 			case r.best[len(r.best)-1].eta > lb:
 				active |= r.kinds
-				worst = max(worst, r.best[len(r.best)-1].eta)
+				reach = max(reach, r.best[len(r.best)-1].eta/r.spm)
 			}
 		}
-		return worst/spm + radius
+		return reach + radius
 	}
 	maxK := geo.RingsWithin(e.placed.Spacing(inc.scene.Cell), horizon/spm+radius)
 	e.placed.SearchNear(inc.scene, maxK, limit, func(ui int32, at geo.Place, tag uint32) {
@@ -309,6 +316,21 @@ func (e *Engine) gather(n int, q int32, keep int) int {
 		}
 	}
 	return last
+}
+
+// boundFor is the travel model's lower bound of seconds per metre for the fastest mode
+// among kinds.
+func (e *Engine) boundFor(kinds uint16) float64 {
+	spm := math.Inf(1)
+	for k := range uint(16) {
+		if kinds&(1<<k) != 0 {
+			spm = min(spm, e.cfg.Model.ModeSecondsPerMeterBound(geo.Mode(k%4)))
+		}
+	}
+	if math.IsInf(spm, 1) {
+		return e.cfg.Model.SecondsPerMeterBound()
+	}
+	return spm
 }
 
 // spareKinds are the kinds of a tier less reserved than its most reserved ones.

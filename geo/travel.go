@@ -2,6 +2,7 @@ package geo
 
 import (
 	"fmt"
+	"math"
 	"time"
 )
 
@@ -63,6 +64,9 @@ type TravelModel interface {
 	// travel time per metre of straight-line distance. Searches use it to stop
 	// growing rings once no farther unit can be sooner.
 	SecondsPerMeterBound() float64
+	// ModeSecondsPerMeterBound is that bound for one mode: a search for units on foot
+	// alone may stop far sooner than one that would take a car.
+	ModeSecondsPerMeterBound(mode Mode) float64
 }
 
 // SpeedModel is the default travel model: straight-line distance times a detour
@@ -120,16 +124,19 @@ func (m *SpeedModel) Seconds(mode Mode, from, to Place, _ time.Time) float64 {
 
 // SecondsPerMeterBound implements TravelModel.
 func (m *SpeedModel) SecondsPerMeterBound() float64 {
-	fastest := 0.0
-	for _, s := range m.Speed {
-		if s > fastest {
-			fastest = s
-		}
+	bound := math.Inf(1)
+	for mode := range Mode(numModes) {
+		bound = min(bound, m.ModeSecondsPerMeterBound(mode))
 	}
+	return bound
+}
+
+// ModeSecondsPerMeterBound implements TravelModel.
+func (m *SpeedModel) ModeSecondsPerMeterBound(mode Mode) float64 {
 	f := 1.0
 	if m.maxFactor > 1 {
 		f = m.maxFactor
 	}
 	// Turnout is left out of the bound: it only makes real times larger.
-	return m.Detour / (fastest * f)
+	return m.Detour / (m.Speed[mode] * f)
 }

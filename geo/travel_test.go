@@ -137,7 +137,8 @@ func TestSpeedModelCellFactor(t *testing.T) {
 }
 
 // TestSpeedModelBound checks that SecondsPerMeterBound is a lower bound on the time per
-// metre for every mode, with and without cell factors.
+// metre for every mode, and ModeSecondsPerMeterBound for its mode, with and without
+// cell factors.
 func TestSpeedModelBound(t *testing.T) {
 	r := rand.New(rand.NewPCG(23, 24))
 	var cells []Cell
@@ -190,6 +191,9 @@ func TestSpeedModelBound(t *testing.T) {
 					s := tt.m.Seconds(mode, pa, pb, testTime)
 					if lb := FastDistance(a, b) * spm; s < lb {
 						t.Fatalf("%s %v→%v: %v s below the bound %v s", mode, a, b, s, lb)
+					}
+					if lb := FastDistance(a, b) * tt.m.ModeSecondsPerMeterBound(mode); s < lb {
+						t.Fatalf("%s %v→%v: %v s below the mode's bound %v s", mode, a, b, s, lb)
 					}
 				}
 			}
