@@ -185,9 +185,8 @@ func startAt(ctx context.Context, s *city.Server, v string) (time.Time, error) {
 	if err != nil {
 		return time.Time{}, err
 	}
-	cst := time.FixedZone("CST", 8*3600)
-	n := now.In(cst)
-	t := time.Date(n.Year(), n.Month(), n.Day(), hm.Hour(), hm.Minute(), 0, 0, cst)
+	n := now.In(city.Xiamen)
+	t := time.Date(n.Year(), n.Month(), n.Day(), hm.Hour(), hm.Minute(), 0, 0, city.Xiamen)
 	if t.Before(now) {
 		t = t.AddDate(0, 0, 1)
 	}
