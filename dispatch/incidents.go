@@ -1,6 +1,7 @@
 package dispatch
 
 import (
+	"encoding/json"
 	"fmt"
 	"slices"
 	"time"
@@ -147,6 +148,28 @@ type IncidentView struct {
 	Timeline     []TimelineEntry   `json:"timeline"`
 }
 
+// MarshalJSON writes every list as [] when it is empty (api.md: "Lists are never
+// null"), whatever made the view: the engine, or an incident read back from the history.
+func (v IncidentView) MarshalJSON() ([]byte, error) {
+	type plain IncidentView
+	v.Alerts, v.CameraEvents, v.Timeline = nonNil(v.Alerts), nonNil(v.CameraEvents), nonNil(v.Timeline)
+	tiers := make([]TierView, len(v.Tiers))
+	for n, t := range v.Tiers {
+		t.Units = nonNil(t.Units)
+		tiers[n] = t
+	}
+	v.Tiers = tiers
+	return json.Marshal(plain(v))
+}
+
+// nonNil is s, or an empty slice where s is nil.
+func nonNil[S ~[]E, E any](s S) S {
+	if s == nil {
+		return S{}
+	}
+	return s
+}
+
 func (e *Engine) tierUnitViews(tus []*tierUnit) []TierUnitView {
 	out := make([]TierUnitView, 0, len(tus))
 	for _, tu := range tus {
@@ -164,9 +187,6 @@ func (e *Engine) incidentView(inc *incident) IncidentView {
 		Timeline: slices.Clone(inc.timeline)}
 	if inc.closed {
 		v.Status = "closed"
-	}
-	if v.CameraEvents == nil {
-		v.CameraEvents = []CameraEventView{}
 	}
 	for n, t := range inc.tiers {
 		v.Tiers = append(v.Tiers, TierView{Tier: n + 1, Deadline: t.Deadline.Seconds(),
