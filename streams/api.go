@@ -50,6 +50,9 @@ type Server struct {
 	// Clock gives the time of events sent without one, and is what times sent are
 	// checked against; nil: the wall clock. A simulation may run it faster.
 	Clock func() time.Time
+	// Location is the district's time zone: history days begin at its midnight unless
+	// a query says otherwise; nil: UTC.
+	Location *time.Location
 	// External, when set, is the clock instead of Clock, and POST /api/v1/clock moves
 	// it (the server then makes no ticks of its own).
 	External *ExternalClock
@@ -228,7 +231,8 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("POST /api/v1/units/{id}/status", s.route("unit_status", []Role{Operator, UnitRole}, s.unitStatus))
 	mux.HandleFunc("GET /api/v1/incidents", s.route("get_incidents", staff, s.getIncidents))
 	mux.HandleFunc("GET /api/v1/incidents/{id}", s.route("get_incident", append(staff, UnitRole), s.getIncident))
-	mux.HandleFunc("GET /api/v1/coverage", s.route("get_coverage", staff, s.getCoverage))
+	// Units read coverage too: the handheld draws the district's outline from its cells.
+	mux.HandleFunc("GET /api/v1/coverage", s.route("get_coverage", append(staff, UnitRole), s.getCoverage))
 	mux.HandleFunc("GET /api/v1/history/incidents", s.route("history_incidents", staff, s.getHistoryIncidents))
 	mux.HandleFunc("GET /api/v1/history/grids", s.route("history_grids", staff, s.getHistoryGrids))
 	mux.HandleFunc("GET /api/v1/clock", s.route("get_clock", append(staff, Ingest, UnitRole, Volunteer), s.getClock))

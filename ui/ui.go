@@ -25,7 +25,25 @@ var static embed.FS
 type Options struct {
 	// Tiles is a raster tile URL template ({z}/{x}/{y}) of a street map to show under
 	// everything, from a tile server of the command center's own; empty: none.
-	Tiles string
+	Tiles string `json:"tiles"`
+	// TZ is the district's time zone (an IANA name): the pages show its time, and
+	// "today" begins at its midnight.
+	TZ string `json:"tz"`
+	// CoverageDeadlines are the deadlines (s) of the default plan's tiers, against
+	// which the coverage layers colour the cells.
+	CoverageDeadlines []float64 `json:"coverage_deadlines_s"`
+	// CameraSnapshots is the origin (scheme://host[:port]) of the camera platform whose
+	// snapshot images the pages show; empty: they link to them instead.
+	CameraSnapshots string `json:"camera_snapshots"`
+}
+
+// origin checks that raw is an http(s) URL and returns its scheme://host.
+func origin(what, raw, example string) (string, error) {
+	u, err := url.Parse(raw)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return "", fmt.Errorf("%s: want an http(s) URL such as %s, got %q", what, example, raw)
+	}
+	return u.Scheme + "://" + u.Host, nil
 }
 
 // Handler serves the pages, and /config.json with what they need to know. The
@@ -37,17 +55,32 @@ func Handler(opts Options) (http.Handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	tiles := ""
+	tiles, snapshots := "", ""
 	if opts.Tiles != "" {
-		u, err := url.Parse(opts.Tiles)
-		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			return nil, fmt.Errorf("tiles: want an http(s) URL template such as https://tiles.example/{z}/{x}/{y}.png, got %q", opts.Tiles)
+		o, err := origin("tiles", opts.Tiles, "https://tiles.example/{z}/{x}/{y}.png")
+		if err != nil {
+			return nil, err
 		}
-		tiles = " " + u.Scheme + "://" + u.Host
+		tiles = " " + o
 	}
-	csp := "default-src 'self'; connect-src 'self' ws: wss:" + tiles + "; img-src 'self' data: blob:" + tiles +
-		"; style-src 'self' 'unsafe-inline'; script-src 'self'; worker-src 'self' blob:"
-	config, err := json.Marshal(map[string]string{"tiles": opts.Tiles})
+	if opts.CameraSnapshots != "" {
+		o, err := origin("camera snapshots", opts.CameraSnapshots, "https://video.example")
+		if err != nil {
+			return nil, err
+		}
+		opts.CameraSnapshots, snapshots = o, " "+o
+	}
+	if opts.TZ == "" {
+		opts.TZ = "Asia/Shanghai"
+	}
+	if opts.CoverageDeadlines == nil {
+		opts.CoverageDeadlines = []float64{}
+	}
+	// Only the command center's own tile and camera servers are let through, and no
+	// page may be framed by another (a wall screen is not to be embedded elsewhere).
+	csp := "default-src 'self'; connect-src 'self' ws: wss:" + tiles + "; img-src 'self' data: blob:" + tiles + snapshots +
+		"; style-src 'self' 'unsafe-inline'; script-src 'self'; worker-src 'self' blob:; frame-ancestors 'none'"
+	config, err := json.Marshal(opts)
 	if err != nil {
 		return nil, err
 	}
@@ -55,6 +88,8 @@ func Handler(opts Options) (http.Handler, error) {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Security-Policy", csp)
 		w.Header().Set("Cache-Control", "no-cache")
+		w.Header().Set("X-Content-Type-Options", "nosniff")
+		w.Header().Set("Referrer-Policy", "no-referrer")
 		if r.URL.Path == "/config.json" {
 			w.Header().Set("Content-Type", "application/json")
 			w.Write(config)

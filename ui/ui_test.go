@@ -11,7 +11,8 @@ import (
 // TestHandler: every page and bundle is served with a type a browser runs, and no page
 // refers to another server (command centers are often air-gapped).
 func TestHandler(t *testing.T) {
-	h, err := Handler(Options{Tiles: "https://tiles.example.net/{z}/{x}/{y}.png"})
+	h, err := Handler(Options{Tiles: "https://tiles.example.net/{z}/{x}/{y}.png", TZ: "Asia/Urumqi",
+		CoverageDeadlines: []float64{60, 120}, CameraSnapshots: "https://video.example.net:8443/snap"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -36,15 +37,20 @@ func TestHandler(t *testing.T) {
 			t.Errorf("%s refers to another server", page)
 		}
 		if csp := resp.Header.Get("Content-Security-Policy"); !strings.Contains(csp, "default-src 'self'") ||
-			!strings.Contains(csp, "img-src 'self' data: blob: https://tiles.example.net;") {
+			!strings.Contains(csp, "img-src 'self' data: blob: https://tiles.example.net https://video.example.net:8443;") ||
+			!strings.Contains(csp, "frame-ancestors 'none'") {
 			t.Errorf("%s: content security policy %q", page, csp)
 		}
 	}
-	if _, body := get("/config.json"); body != `{"tiles":"https://tiles.example.net/{z}/{x}/{y}.png"}` {
+	if _, body := get("/config.json"); body != `{"tiles":"https://tiles.example.net/{z}/{x}/{y}.png","tz":"Asia/Urumqi",`+
+		`"coverage_deadlines_s":[60,120],"camera_snapshots":"https://video.example.net:8443"}` {
 		t.Errorf("config.json: %s", body)
 	}
 	if _, err := Handler(Options{Tiles: "javascript:alert(1)"}); err == nil {
 		t.Error("a tile URL that is not http(s) was taken")
+	}
+	if _, err := Handler(Options{CameraSnapshots: "ftp://video"}); err == nil {
+		t.Error("a camera snapshot origin that is not http(s) was taken")
 	}
 	if !Built() {
 		t.Skip("the scripts are not built (go generate ./ui)")

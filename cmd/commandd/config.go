@@ -8,41 +8,44 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	_ "time/tzdata" // --tz works on a machine without a zone database
 )
 
 // Config is commandd's whole configuration. Every field is a flag and an environment
 // variable (COMMANDD_ and the flag's name in capitals, dashes as underscores); a flag
 // given on the command line wins.
 type Config struct {
-	Listen        string        `flag:"listen" help:"HTTP and WebSocket address"`
-	Data          string        `flag:"data" help:"data directory: the embedded log, snapshots, generated tokens"`
-	Tokens        string        `flag:"tokens" help:"tokens file (<token> <role> [<unit-id>] per line); empty: generate one in --data"`
-	NATS          string        `flag:"nats" help:"URL of an external NATS JetStream server or cluster; empty: embedded"`
-	Region        string        `flag:"region" help:"region of this engine: the log is the stream events.<region>"`
-	LogSync       string        `flag:"log-sync" help:"how the embedded log syncs to disk: always, or an interval such as 1s (see docs/durability.md)"`
-	SnapshotEvery time.Duration `flag:"snapshot-every" help:"how often the engine's state is written to --data"`
-	Tick          time.Duration `flag:"tick" help:"engine clock tick: deadlines, coverage and re-planning advance with it"`
-	FrameRate     float64       `flag:"frame-rate" help:"unit position frames per second sent to clients"`
-	Baseline      bool          `flag:"baseline" help:"plan without the engine's planning, to measure what it buys: straight-line nearest free unit, incidents one by one as they come, no duplicate merging (docs/engine.md)"`
-	Recommend     bool          `flag:"recommend" help:"recommend units and wait for operators to confirm, instead of assigning at once"`
-	Origins       string        `flag:"origins" help:"comma-separated extra origins allowed to open WebSockets"`
-	OsmAndListen  string        `flag:"osmand-listen" help:"extra address serving the OsmAnd / Traccar Client protocol at / (Traccar's port is 5055); empty: only /osmand"`
-	Rate          float64       `flag:"rate" help:"requests per second allowed per token (and per OsmAnd device); bursts of twice that"`
-	LogLevel      string        `flag:"log-level" help:"debug, info, warn or error"`
-	Demo          bool          `flag:"demo" help:"a living city to look at: the sample district (Huli, generated) for the engine, and a simulated city inside driving it over the API"`
-	DemoRate      float64       `flag:"demo-rate" help:"with --demo: alerts and camera events at this many times the district's real rate"`
-	Clock         string        `flag:"clock" help:"wall: the server keeps time and ticks by itself; external: time stands until an admin sets it (POST /api/v1/clock), each setting a tick, so a simulation stepping it gets the same answers on every run"`
-	TimeScale     float64       `flag:"time-scale" help:"run the server's clock this many times faster than the wall clock (1 to 100), for simulations on a throwaway --data: ticks and the times of events sent without one follow it"`
-	PG            string        `flag:"pg" help:"PostgreSQL (with PostGIS) URL for the history: incidents, alerts, assignments, fixes, audit, and replays beyond the log's 7 days; empty: no history"`
-	PGRetain      time.Duration `flag:"pg-retain" help:"with --pg: drop whole days of fixes and archived log messages older than this (e.g. 8760h); 0: keep everything"`
-	RetireClosed  time.Duration `flag:"retire-closed" help:"how long a closed incident stays in the engine (readable live, its alert ids remembered) before it is dropped to keep memory and snapshots bounded; 0: 1h with --pg (the history keeps it and answers for it), 24h without"`
-	Tiles         string        `flag:"tiles" help:"raster tile URL template ({z}/{x}/{y}) of a street map for the wall and replay maps, from a tile server of your own; empty: no street map (nothing leaves the server)"`
-	DebugListen   string        `flag:"debug-listen" help:"address serving Go's /debug/pprof profiles for the engineer on call; empty: off (keep it on loopback)"`
+	Listen          string        `flag:"listen" help:"HTTP and WebSocket address"`
+	Data            string        `flag:"data" help:"data directory: the embedded log, snapshots, generated tokens"`
+	Tokens          string        `flag:"tokens" help:"tokens file (<token> <role> [<unit-id>] per line); empty: generate one in --data"`
+	NATS            string        `flag:"nats" help:"URL of an external NATS JetStream server or cluster; empty: embedded"`
+	Region          string        `flag:"region" help:"region of this engine: the log is the stream events.<region>"`
+	LogSync         string        `flag:"log-sync" help:"how the embedded log syncs to disk: always, or an interval such as 1s (see docs/durability.md)"`
+	SnapshotEvery   time.Duration `flag:"snapshot-every" help:"how often the engine's state is written to --data"`
+	Tick            time.Duration `flag:"tick" help:"engine clock tick: deadlines, coverage and re-planning advance with it"`
+	FrameRate       float64       `flag:"frame-rate" help:"unit position frames per second sent to clients"`
+	Baseline        bool          `flag:"baseline" help:"plan without the engine's planning, to measure what it buys: straight-line nearest free unit, incidents one by one as they come, no duplicate merging (docs/engine.md)"`
+	Recommend       bool          `flag:"recommend" help:"recommend units and wait for operators to confirm, instead of assigning at once"`
+	Origins         string        `flag:"origins" help:"comma-separated extra origins allowed to open WebSockets"`
+	OsmAndListen    string        `flag:"osmand-listen" help:"extra address serving the OsmAnd / Traccar Client protocol at / (Traccar's port is 5055); empty: only /osmand"`
+	Rate            float64       `flag:"rate" help:"requests per second allowed per token (and per OsmAnd device); bursts of twice that"`
+	LogLevel        string        `flag:"log-level" help:"debug, info, warn or error"`
+	Demo            bool          `flag:"demo" help:"a living city to look at: the sample district (Huli, generated) for the engine, and a simulated city inside driving it over the API"`
+	DemoRate        float64       `flag:"demo-rate" help:"with --demo: alerts and camera events at this many times the district's real rate"`
+	Clock           string        `flag:"clock" help:"wall: the server keeps time and ticks by itself; external: time stands until an admin sets it (POST /api/v1/clock), each setting a tick, so a simulation stepping it gets the same answers on every run"`
+	TimeScale       float64       `flag:"time-scale" help:"run the server's clock this many times faster than the wall clock (1 to 100), for simulations on a throwaway --data: ticks and the times of events sent without one follow it"`
+	PG              string        `flag:"pg" help:"PostgreSQL (with PostGIS) URL for the history: incidents, alerts, assignments, fixes, audit, and replays beyond the log's 7 days; empty: no history"`
+	PGRetain        time.Duration `flag:"pg-retain" help:"with --pg: drop whole days of fixes and archived log messages older than this (e.g. 8760h); 0: keep everything"`
+	RetireClosed    time.Duration `flag:"retire-closed" help:"how long a closed incident stays in the engine (readable live, its alert ids remembered) before it is dropped to keep memory and snapshots bounded; 0: 1h with --pg (the history keeps it and answers for it), 24h without"`
+	Tiles           string        `flag:"tiles" help:"raster tile URL template ({z}/{x}/{y}) of a street map for the wall and replay maps, from a tile server of your own; empty: no street map (nothing leaves the server)"`
+	TZ              string        `flag:"tz" help:"the district's time zone (IANA name): the pages show its time, \"today\" in figures begins at its midnight, history days default to it; the API keeps emitting UTC"`
+	CameraSnapshots string        `flag:"camera-snapshots" help:"origin (https://host[:port]) of the camera platform whose snapshot images the pages show with the evidence; empty: the pages link to snapshots instead (nothing else is let through)"`
+	DebugListen     string        `flag:"debug-listen" help:"address serving Go's /debug/pprof profiles for the engineer on call; empty: off (keep it on loopback)"`
 }
 
 func defaults() Config {
 	return Config{Listen: "127.0.0.1:8080", Data: "data", Region: "default", LogSync: "always",
-		SnapshotEvery: 30 * time.Second, Tick: time.Second, FrameRate: 10, Rate: 500, LogLevel: "info", DemoRate: 20, Clock: "wall", TimeScale: 1}
+		SnapshotEvery: 30 * time.Second, Tick: time.Second, FrameRate: 10, Rate: 500, LogLevel: "info", DemoRate: 20, Clock: "wall", TimeScale: 1, TZ: "Asia/Shanghai"}
 }
 
 // parseConfig reads flags over environment over defaults. The flags come from the
@@ -82,6 +85,9 @@ func parseConfig(args []string) (Config, error) {
 	}
 	if c.TimeScale < 1 || c.TimeScale > 100 {
 		return c, fmt.Errorf("time-scale must be from 1 to 100")
+	}
+	if _, err := time.LoadLocation(c.TZ); err != nil || c.TZ == "" {
+		return c, fmt.Errorf("tz: want an IANA time zone such as Asia/Shanghai, got %q", c.TZ)
 	}
 	switch {
 	case c.Clock != "wall" && c.Clock != "external":

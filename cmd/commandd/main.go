@@ -70,6 +70,12 @@ func run(ctx context.Context, cfg Config, logger zerolog.Logger) error {
 	if err != nil {
 		return err
 	}
+	if cfg.Demo && tokens.Token(streams.Admin) == "" && (tokens.Token(streams.Operator) == "" || tokens.Token(streams.Ingest) == "") {
+		return fmt.Errorf("--demo: the simulated city calls the API as an operator and as an ingest sender, and %s has "+
+			"no token for one of them and no admin token: add lines such as \"<token> operator\" and \"<token> ingest\", "+
+			"or leave out --tokens to have fresh ones written into --data", tokensPath)
+	}
+	zone, _ := time.LoadLocation(cfg.TZ) // checked by parseConfig
 	sync, err := cfg.logSync()
 	if err != nil {
 		return err
@@ -118,12 +124,13 @@ func run(ctx context.Context, cfg Config, logger zerolog.Logger) error {
 		start := time.Now()
 		clock = func() time.Time { return start.Add(time.Duration(float64(time.Since(start)) * cfg.TimeScale)) }
 	}
-	pages, err := ui.Handler(ui.Options{Tiles: cfg.Tiles})
+	pages, err := ui.Handler(ui.Options{Tiles: cfg.Tiles, TZ: cfg.TZ, CoverageDeadlines: coverageDeadlines(engineCfg),
+		CameraSnapshots: cfg.CameraSnapshots})
 	if err != nil {
 		return err
 	}
 	srv := &streams.Server{Log: log, Loop: loop, Hub: hub, Tokens: tokens, Logger: logger,
-		Limits: limits, Origins: origins, Metrics: metrics, Clock: clock, UI: pages}
+		Limits: limits, Origins: origins, Metrics: metrics, Clock: clock, UI: pages, Location: zone}
 	if cfg.Clock == "external" {
 		srv.External = streams.NewExternalClock(time.Now())
 	}
@@ -243,12 +250,29 @@ func runDemo(ctx context.Context, base string, tokens *streams.Tokens, d *fixtur
 		err = s.WaitReady(ctx)
 	}
 	if err == nil {
-		_, err = city.Run(ctx, s, city.Options{District: d, Seed: d.Seed, Busier: rate, Speed: speed,
+		_, err = city.Run(ctx, s, city.Options{District: d, Seed: d.Seed, Busier: rate, Speed: speed, Lively: true,
 			Logf: func(format string, args ...any) { logger.Info().Str("from", "demo").Msgf(format, args...) }})
 	}
 	if err != nil && ctx.Err() == nil {
 		logger.Error().Err(err).Msg("demo city stopped")
 	}
+}
+
+// coverageDeadlines are the deadlines (s) of the plan the coverage layers are kept
+// for: the default plan's (the rule matching any category and priority).
+func coverageDeadlines(c dispatch.Config) []float64 {
+	tiers := dispatch.DefaultPlan().Tiers
+	for _, r := range c.Plans {
+		if r.Category == nil && r.Priority == 0 {
+			tiers = r.Plan.Tiers
+			break
+		}
+	}
+	out := make([]float64, len(tiers))
+	for i, t := range tiers {
+		out[i] = t.Deadline.Seconds()
+	}
+	return out
 }
 
 // every calls fn every d until ctx ends.

@@ -1,19 +1,25 @@
-// The officer's handheld: the unit's current assignment (what, how far, which way, ETA)
-// with large buttons for its statuses, an alarm and vibration when a new one comes, the
-// device's own GPS sent over the socket. On a flaky connection it reconnects by itself
-// and sends what it could not (positions with their times, status reports) on return.
-import { connect, token } from "./net.js";
-import { esc, fmtSecs } from "./panels.js";
+// The officer's handheld: the unit's current assignment (what, where to — the scene, or
+// its post on a perimeter — how far, which way, ETA) on a small map of its own, with
+// large buttons for accept, en route, on scene and clear, an alarm and vibration when a
+// new one comes, the device's own GPS sent over the socket. On a flaky connection it
+// reconnects by itself and sends what it could not (positions with their times, status
+// reports) on return.
+import { cellsToMultiPolygon } from "h3-js";
+import { api, config, connect, token } from "./net.js";
+import { esc } from "./panels.js";
+import { fmtDistance, fmtSecs, t, translatePage, word } from "./i18n.js";
+import { createAlarm } from "./alarm.js";
 
 document.getElementById("unbuilt").remove();
 document.querySelector(".hand").hidden = false;
+translatePage();
 const $ = (id) => document.getElementById(id);
 
 if (!token) {
   $("sign-in").hidden = false;
   $("sign-in").onsubmit = (e) => {
     e.preventDefault();
-    location.search = "?access_token=" + encodeURIComponent($("token-in").value.trim());
+    location.search = "?access_token=" + encodeURIComponent($("token-in").value.trim()) + (new URLSearchParams(location.search).get("lang") === "en" ? "&lang=en" : "");
   };
   throw new Error("no token"); // nothing else runs until the officer signs in
 }
@@ -22,31 +28,35 @@ let me = null; // this unit, as the server last sent it
 let job = null; // {incident, tier, eta_s, at, accepted}
 const incidents = new Map();
 let position = null; // the device's, else the server's idea of where the unit is
+let outline = []; // the district's outline: rings of [lng, lat]
+const alarm = createAlarm("handheld");
 
 const link = connect(
   { view: "unit" },
   (m) => {
     switch (m.type) {
       case "snapshot":
-        me = m.units[0] || me;
+        me = (m.units || [])[0] || me;
         incidents.clear();
-        for (const i of m.incidents) incidents.set(i.id, i);
-        if (me && me.incident && !job) job = { incident: me.incident, eta_s: 0, at: Date.now(), accepted: true };
+        for (const i of m.incidents || []) incidents.set(i.id, i);
+        if (me && me.incident && (!job || job.incident !== me.incident)) {
+          job = { incident: me.incident, tier: me.tier, eta_s: 0, at: Date.now(), accepted: me.status !== "dispatched" };
+        }
         break;
       case "units":
-        for (const u of m.units) if (!me || u.id === me.id) me = { ...me, ...u };
-        if (job && me && !me.incident && ["available", "busy", "offduty"].includes(me.status)) job = null;
+        for (const u of m.units || []) if (!me || u.id === me.id) me = { ...me, ...u };
+        if (job && me && !me.incident && ["available", "busy", "offduty"].includes(me.status)) stopJob();
         break;
       case "incident":
         if (m.status === "closed") {
           incidents.delete(m.id);
-          if (job && job.incident === m.id) job = null;
+          if (job && job.incident === m.id) stopJob();
         } else incidents.set(m.id, m);
         break;
       case "assignment":
         if (!me || m.unit === me.id) {
           job = { incident: m.incident, tier: m.tier, eta_s: m.eta_s, at: Date.now(), accepted: false };
-          alarm();
+          ring();
         }
         break;
       case "error":
@@ -56,46 +66,35 @@ const link = connect(
     render();
   },
   (s) => {
-    $("link").textContent = s === "open" ? "online" : "offline — will resend";
+    $("link").textContent = s === "open" ? t("link.online") : t("link.offline");
     $("link").className = s;
   },
 );
 
-// The alarm: a tone pattern from the page itself (no sound file) until accepted.
-let audio = null;
+// The alarm rings until the officer accepts (or reports en route).
 let ringing = null;
-function alarm() {
+function ring() {
   navigator.vibrate && navigator.vibrate([500, 200, 500, 200, 500]);
-  const beep = () => {
-    try {
-      audio = audio || new AudioContext();
-      for (const [at, f] of [[0, 880], [0.25, 660], [0.5, 880]]) {
-        const o = audio.createOscillator();
-        const g = audio.createGain();
-        o.frequency.value = f;
-        g.gain.value = 0.3;
-        o.connect(g).connect(audio.destination);
-        o.start(audio.currentTime + at);
-        o.stop(audio.currentTime + at + 0.2);
-      }
-    } catch {
-      /* a browser that allows no sound before a tap still vibrates and blinks */
-    }
-  };
   clearInterval(ringing);
-  beep();
-  ringing = setInterval(beep, 2500);
+  alarm.ring("assignment", job && job.incident);
+  ringing = setInterval(() => alarm.ring("assignment", job && job.incident), 2500);
 }
 function silence() {
   clearInterval(ringing);
   ringing = null;
   navigator.vibrate && navigator.vibrate(0);
 }
-
-const status = (s) => link.send({ type: "status", status: s, ...(s === "onscene" && job ? { incident: job.incident } : {}) });
-$("accept").onclick = () => {
-  if (job) job.accepted = true;
+function stopJob() {
+  job = null;
   silence();
+}
+
+const status = (s) => link.send({ type: "status", status: s, ...(job ? { incident: job.incident } : {}) });
+$("accept").onclick = () => {
+  if (!job) return;
+  job.accepted = true;
+  silence();
+  status("accepted");
   render();
 };
 $("enroute").onclick = () => {
@@ -110,18 +109,26 @@ $("clear").onclick = () => status("available");
 if (navigator.geolocation) {
   navigator.geolocation.watchPosition(
     (p) => {
-      position = { lat: p.coords.latitude, lng: p.coords.longitude };
+      position = { lat: p.coords.latitude, lng: p.coords.longitude, heading: p.coords.heading };
       const fix = { type: "fix", lat: position.lat, lng: position.lng, t: new Date(p.timestamp).toISOString() };
       if (p.coords.accuracy != null) fix.accuracy = p.coords.accuracy;
       if (p.coords.speed != null && !isNaN(p.coords.speed)) fix.speed = p.coords.speed;
       if (p.coords.heading != null && !isNaN(p.coords.heading)) fix.heading = p.coords.heading;
       link.send(fix, 500);
-      $("gps").textContent = `GPS ±${Math.round(p.coords.accuracy || 0)} m`;
+      $("gps").textContent = t("hand.gps", { m: Math.round(p.coords.accuracy || 0) });
+      render();
     },
     (e) => ($("gps").textContent = "GPS: " + e.message),
     { enableHighAccuracy: true, maximumAge: 5000 },
   );
 }
+
+// The district's outline for the map, once: it works offline from then on.
+config.then(() => api("GET", "/api/v1/coverage")).then((cov) => {
+  const cells = (cov || []).map((c) => c.cell);
+  if (cells.length) outline = cellsToMultiPolygon(cells, true).flatMap((poly) => poly);
+  render();
+}).catch(() => {});
 
 function distance(a, b) {
   const r = Math.PI / 180;
@@ -136,33 +143,81 @@ function bearing(a, b) {
   return (Math.atan2(y, x) / r + 360) % 360;
 }
 
+// target is where the unit is sent: its post on a perimeter tier, else the scene.
+function target(inc) {
+  if (!inc || !job) return null;
+  const tr = (inc.tiers || []).find((x) => x.tier === job.tier);
+  const mine = tr && (tr.units || []).find((u) => me && u.unit === me.id && !u.cleared);
+  if (tr && tr.perimeter && mine && (mine.lat || mine.lng)) return { lat: mine.lat, lng: mine.lng, post: true };
+  return { lat: inc.lat, lng: inc.lng, post: false };
+}
+
+// drawMap draws the small map: the district's outline, the unit, the target and the
+// line between, north up, scaled to hold both.
+function drawMap(from, to) {
+  const svg = $("minimap");
+  const W = 320, H = 220, pad = 24;
+  const centre = to && from ? { lat: (from.lat + to.lat) / 2, lng: (from.lng + to.lng) / 2 } : from || to;
+  if (!centre) {
+    svg.innerHTML = "";
+    return;
+  }
+  const k = Math.cos((centre.lat * Math.PI) / 180);
+  const span = Math.max(600, from && to ? distance(from, to) * 1.3 : 1500); // metres across the narrow side
+  const mPerPx = span / (H - 2 * pad);
+  const px = (p) => [W / 2 + ((p.lng - centre.lng) * 111320 * k) / mPerPx, H / 2 - ((p.lat - centre.lat) * 110540) / mPerPx];
+  const rings = outline
+    .map((ring) => `<polyline class="outline" points="${ring.map(([lng, lat]) => px({ lat, lng }).map((v) => v.toFixed(1)).join(",")).join(" ")}"/>`)
+    .join("");
+  let body = rings;
+  if (from && to) {
+    const [x1, y1] = px(from), [x2, y2] = px(to);
+    body += `<line class="route" x1="${x1}" y1="${y1}" x2="${x2}" y2="${y2}"/>`;
+  }
+  if (to) {
+    const [x, y] = px(to);
+    body += to.post ? `<rect class="post" x="${x - 8}" y="${y - 8}" width="16" height="16"/>` : `<circle class="scene" cx="${x}" cy="${y}" r="10"/>`;
+  }
+  if (from) {
+    const [x, y] = px(from);
+    body += `<circle class="me" cx="${x}" cy="${y}" r="8"/>`;
+  }
+  svg.innerHTML = body;
+}
+
 function render() {
-  $("me").textContent = me ? `${me.callsign || me.id} · ${me.status}` : "–";
+  $("me").textContent = me ? `${me.callsign || me.id} · ${word("status", me.status)}` : "–";
   const el = $("job");
   const inc = job && incidents.get(job.incident);
   el.classList.toggle("new", !!job && !job.accepted);
+  const from = position || (me && (me.lat || me.lng) ? me : null);
+  const to = target(inc);
   if (!job) {
-    el.innerHTML = `<h2>No assignment</h2><div class="dim">Patrolling. A new assignment sounds and vibrates.</div>`;
+    el.innerHTML = `<h2>${esc(t("hand.none"))}</h2><div class="dim">${esc(t("hand.patrol"))}</div>`;
   } else {
-    const from = position || (me && (me.lat || me.lng) ? me : null);
-    const d = inc && from ? distance(from, inc) : null;
+    const d = to && from ? distance(from, to) : null;
     const eta = Math.max(0, job.eta_s - (Date.now() - job.at) / 1000);
-    el.innerHTML = `<h2>${inc ? `P${inc.priority} ${esc(inc.category)}` : "Assignment"} · ${esc(job.incident)}</h2>
-      <div>${inc ? esc(inc.address || "") : ""}</div>
-      <div class="dim">${inc && inc.alerts && inc.alerts.length ? esc(inc.alerts[inc.alerts.length - 1].text || "") : ""}</div>
-      <div class="facts"><span id="arrow" style="transform: rotate(${inc && from ? bearing(from, inc) : 0}deg)">↑</span>
-      <span>${d == null ? "" : d >= 1000 ? (d / 1000).toFixed(1) + " km" : Math.round(d) + " m"}</span>
-      <span>ETA ${fmtSecs(eta)}</span>${job.tier ? `<span class="dim">tier ${job.tier}</span>` : ""}</div>`;
+    const alerts = (inc && inc.alerts) || [];
+    el.innerHTML = `<h2>${inc ? `${esc(t("p", { n: inc.priority }))} ${esc(word("category", inc.category))}` : esc(t("hand.assignment"))} · ${esc(job.incident)}</h2>
+      <div class="where">${inc ? esc(inc.address || "") : ""}</div>
+      <div class="dim">${alerts.length ? esc(alerts[alerts.length - 1].text || "") : ""}</div>
+      <div class="goal${to && to.post ? " post" : ""}">${esc(to && to.post ? t("hand.post") : t("hand.scene"))}</div>
+      <div class="facts"><span id="arrow" style="transform: rotate(${to && from ? bearing(from, to) : 0}deg)">↑</span>
+      <span id="distance">${d == null ? "" : esc(fmtDistance(d))}</span>
+      <span>${esc(t("unit.eta", { eta: fmtSecs(eta) }))}</span>${job.tier ? `<span class="dim">${esc(t("hand.tier", { n: job.tier }))}</span>` : ""}</div>`;
   }
+  drawMap(from, to);
   const st = me ? me.status : "";
   $("accept").disabled = !job || job.accepted;
   $("enroute").disabled = !job || st === "enroute" || st === "onscene";
   $("onscene").disabled = !job || st === "onscene";
   $("clear").disabled = !job && st !== "onscene" && st !== "busy";
   const near = [...incidents.values()].filter((i) => !job || i.id !== job.incident);
-  $("near").innerHTML = near.length ? `<div class="dim">Open nearby:</div>` + near.map((i) => `<div>P${i.priority} ${esc(i.category)} · ${esc(i.address || i.id)}</div>`).join("") : "";
+  $("near").innerHTML = near.length
+    ? `<div class="dim">${esc(t("hand.near"))}</div>` + near.map((i) => `<div>${esc(t("p", { n: i.priority }))} ${esc(word("category", i.category))} · ${esc(i.address || i.id)}</div>`).join("")
+    : "";
 }
 setInterval(render, 1000);
 render();
 
-window.commandd = { me: () => me, job: () => job };
+window.commandd = { me: () => me, job: () => job, target: () => target(job && incidents.get(job.incident)), rung: alarm.rung };

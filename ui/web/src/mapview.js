@@ -5,6 +5,7 @@ import * as maplibregl from "maplibre-gl";
 import "maplibre-gl/dist/maplibre-gl.css";
 import { cellsToMultiPolygon, cellToBoundary, latLngToCell } from "h3-js";
 import { STATE_COLOR, STATUS_COLOR, worstState } from "./state.js";
+import { config } from "./net.js";
 
 const FORCE_STROKE = { police: "#ffffff", patrol: "#90caf9", volunteer: "#a5d6a7", guard: "#ffe082" };
 const MODE_RADIUS = { car: 6, motorbike: 5, bike: 4, foot: 3.5 };
@@ -26,7 +27,7 @@ export function createMap(container, { onSelect } = {}) {
   // ready: the map is loaded and its sources and layers are in place.
   const ready = new Promise((resolve) => map.on("load", resolve)).then(async () => {
     try {
-      const { tiles } = await (await fetch("/config.json")).json();
+      const { tiles } = await config;
       if (tiles) {
         map.addSource("street", { type: "raster", tiles: [tiles], tileSize: 256 });
         map.addLayer({ id: "street", type: "raster", source: "street", paint: { "raster-opacity": 0.5 } });
@@ -146,7 +147,7 @@ export function createMap(container, { onSelect } = {}) {
 }
 
 // coverageColor: how soon the first unit of a tier reaches a cell, against its
-// deadline (1, 3 or 5 minutes): green inside, amber within twice, red beyond or none.
+// deadline (the tier's, from the plan): green inside, amber within twice, red beyond or none.
 export function coverageColor(seconds, deadline) {
   if (seconds < 0) return "#b00020";
   if (seconds <= deadline) return "#2e7d32";

@@ -1,6 +1,8 @@
 // The page's link to commandd: the token, REST calls, and a WebSocket that reconnects
 // by itself and resumes where it left off (the subscribe carries the last seq seen).
 
+import { setZone } from "./i18n.js";
+
 const params = new URLSearchParams(location.search);
 
 // The token comes in the URL once, then stays in this tab's session only.
@@ -99,3 +101,13 @@ export function serverClock() {
     },
   };
 }
+
+// config is what the server tells the pages (/config.json): the district's time zone,
+// the coverage layers' deadlines, the tile and camera snapshot servers of its own.
+export const config = fetch("/config.json")
+  .then((r) => r.json())
+  .catch(() => ({}))
+  .then((c) => {
+    setZone(c.tz || "Asia/Shanghai");
+    return c;
+  });

@@ -1,13 +1,17 @@
 // The supervisor's replay: an incident's window played on the wall's map and panels as
 // they were then (the replay view sends the frames the wall got), at 1-60x, with
 // pause and a timeline to seek on, its ticks the incident's own events.
-import { api, connect, param } from "./net.js";
+import { api, config, connect, param } from "./net.js";
 import { applyFrame, createState } from "./state.js";
 import { createMap } from "./mapview.js";
-import { esc, fmtTime, renderDetail, renderQueue, renderUnitCounts } from "./panels.js";
+import { esc, guard, panelErrors, renderDetail, renderQueue, renderUnitCounts } from "./panels.js";
+import { fmtTime, t, translatePage, word } from "./i18n.js";
 
 document.getElementById("unbuilt").remove();
 document.querySelector(".wall").hidden = false;
+translatePage();
+let settings = {};
+config.then((c) => (settings = c));
 const $ = (id) => document.getElementById(id);
 const id = param("incident");
 
@@ -25,7 +29,7 @@ async function pick() {
   }
   list.sort((a, b) => (a.received < b.received ? 1 : -1));
   $("pick-rows").innerHTML = list
-    .map((i) => `<tr data-id="${esc(i.id)}"><td>${esc(i.id)}</td><td>${fmtTime(i.received)}</td><td>P${i.priority} ${esc(i.category)}</td><td>${esc(i.status)}</td></tr>`)
+    .map((i) => `<tr data-id="${esc(i.id)}"><td>${esc(i.id)}</td><td>${fmtTime(i.received)}</td><td>${esc(t("p", { n: i.priority }))} ${esc(word("category", i.category))}</td><td>${esc(i.status === "closed" ? t("incident.closed") : "")}</td></tr>`)
     .join("");
   $("pick-rows").onclick = (e) => {
     const tr = e.target.closest("tr");
@@ -54,7 +58,7 @@ function play(id) {
       if (applyFrame(state, m) && m.type === "snapshot") view.cameras([...state.cameras.values()]);
     },
     (s, reason) => {
-      $("link").textContent = s === "open" ? "playing" : `reconnecting… ${reason || ""}`;
+      $("link").textContent = s === "open" ? t("link.playing") : `${t("link.reconnecting")} ${reason || ""}`;
       $("link").className = s;
     },
     { resume: false },
@@ -68,8 +72,8 @@ function play(id) {
   function showClock() {
     const [from, to] = span();
     $("time").textContent = fmtTime(clock.t);
-    $("state").textContent = clock.ended ? "ended" : clock.paused ? "paused" : `${clock.speed}×`;
-    $("play").textContent = clock.paused ? "play" : "pause";
+    $("state").textContent = clock.ended ? t("replay.ended") : clock.paused ? t("replay.paused") : `${clock.speed}×`;
+    $("play").textContent = clock.paused ? t("replay.play") : t("replay.pause");
     if (!dragging) $("seek").value = Math.round((1000 * (Date.parse(clock.t) - from)) / (to - from));
   }
 
@@ -89,7 +93,7 @@ function play(id) {
       const place = () => {
         if (!clock) return setTimeout(place, 200);
         const [from, to] = span();
-        $("ticks").innerHTML = inc.timeline
+        $("ticks").innerHTML = (inc.timeline || [])
           .map((e) => `<span title="${esc(fmtTime(e.t) + " " + e.what)}" style="left:${(100 * (Date.parse(e.t) - from)) / (to - from)}%"></span>`)
           .join("");
       };
@@ -102,12 +106,12 @@ function play(id) {
     const now = clock ? Date.parse(clock.t) : Date.now();
     if (drawn !== state.version) {
       drawn = state.version;
-      view.draw(state, id);
-      renderUnitCounts($("unit-counts"), state.units);
+      guard($("map"), () => view.draw(state, id), $("map-error"));
+      guard($("unit-counts"), () => renderUnitCounts($("unit-counts"), state.units));
     }
-    renderQueue($("queue-rows"), state.incidents.values(), now, id);
-    renderDetail($("detail-body"), state.incidents.get(id) || state.closed.get(id), now, state.units, false);
+    guard($("queue-rows"), () => renderQueue($("queue-rows"), state.incidents.values(), now, id));
+    guard($("detail-body"), () => renderDetail($("detail-body"), state.incidents.get(id) || state.closed.get(id), now, { units: state.units, snapshots: settings.camera_snapshots }));
   }, 250);
 
-  window.commandd = { state, clock: () => clock, map: view.map };
+  window.commandd = { state, clock: () => clock, map: view.map, panelErrors };
 }

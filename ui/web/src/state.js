@@ -4,6 +4,7 @@
 export const STATUS_COLOR = {
   available: "#3ddc84",
   dispatched: "#ffd166",
+  accepted: "#ffe08a",
   enroute: "#f8961e",
   onscene: "#4cc9f0",
   busy: "#b388ff",
@@ -26,17 +27,21 @@ export function createState() {
 
 const ALARM_KEEP_MS = 10 * 60 * 1000;
 
+const list = (v) => (Array.isArray(v) ? v : []);
+
+// applyFrame takes one server frame into the model; a frame missing a list it should
+// hold changes nothing it cannot read.
 export function applyFrame(s, m) {
   if (m.t) s.t = m.t;
   if (typeof m.seq === "number") s.seq = m.seq;
   switch (m.type) {
     case "snapshot":
-      s.units = new Map(m.units.map((u) => [u.id, u]));
-      s.incidents = new Map(m.incidents.map((i) => [i.id, i]));
-      s.cameras = new Map((m.cameras || []).map((c) => [c.id, c]));
+      s.units = new Map(list(m.units).map((u) => [u.id, u]));
+      s.incidents = new Map(list(m.incidents).filter((i) => i.status !== "closed").map((i) => [i.id, i]));
+      s.cameras = new Map(list(m.cameras).map((c) => [c.id, c]));
       break;
     case "units":
-      for (const u of m.units) s.units.set(u.id, { ...s.units.get(u.id), ...u });
+      for (const u of list(m.units)) s.units.set(u.id, { ...s.units.get(u.id), ...u });
       break;
     case "incident":
       if (m.status === "closed") {
@@ -65,9 +70,9 @@ const STATE_RANK = { missed: 0, at_risk: 1, pending: 2, met: 3 };
 // urgency orders open incidents: a missed or at-risk clock first, then priority, then
 // the soonest deadline still running.
 export function byUrgency(a, b) {
-  const worst = (i) => Math.min(...i.tiers.map((t) => STATE_RANK[t.state] ?? 2));
+  const worst = (i) => Math.min(3, ...list(i.tiers).map((t) => STATE_RANK[t.state] ?? 2));
   const due = (i) => {
-    const open = i.tiers.filter((t) => t.state === "pending" || t.state === "at_risk");
+    const open = list(i.tiers).filter((t) => t.state === "pending" || t.state === "at_risk");
     return open.length ? Math.min(...open.map((t) => Date.parse(t.due))) : Infinity;
   };
   return worst(a) - worst(b) || a.priority - b.priority || due(a) - due(b) || (a.id < b.id ? -1 : 1);
@@ -75,6 +80,23 @@ export function byUrgency(a, b) {
 
 export function worstState(inc) {
   let worst = "met";
-  for (const t of inc.tiers) if ((STATE_RANK[t.state] ?? 2) < STATE_RANK[worst]) worst = t.state;
+  for (const t of list(inc.tiers)) if ((STATE_RANK[t.state] ?? 2) < STATE_RANK[worst]) worst = t.state;
   return worst;
+}
+
+// ACCEPT_WAIT_MS is how long an assignment may go unaccepted before the wall flags it:
+// the 30 s within which command centers report orders acknowledged (97.6% in one).
+export const ACCEPT_WAIT_MS = 30000;
+
+// unaccepted lists an incident's units sent over ACCEPT_WAIT_MS ago that have neither
+// accepted, reported en route or arrived, nor been cleared.
+export function unaccepted(inc, now) {
+  const out = [];
+  if (inc.status === "closed") return out;
+  for (const tr of list(inc.tiers)) {
+    for (const u of list(tr.units)) {
+      if (!u.accepted && !u.arrived && !u.cleared && u.assigned && now - Date.parse(u.assigned) > ACCEPT_WAIT_MS) out.push({ ...u, tier: tr.tier });
+    }
+  }
+  return out;
 }

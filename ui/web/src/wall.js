@@ -1,19 +1,27 @@
 // The wall screen: the map, the incident queue with its clocks, the selected incident
 // with the operator's actions, units by status and today's figures, live over the
-// wall view; it reconnects and resumes by itself after a drop or a server restart.
-import { api, connect, serverClock } from "./net.js";
-import { applyFrame, createState } from "./state.js";
+// wall view; it reconnects and resumes by itself after a drop or a server restart. It
+// is left on all night: every panel draws on its own (one that fails says so and the
+// rest go on), and what must not be missed sounds and flashes.
+import { api, config, connect, serverClock } from "./net.js";
+import { ACCEPT_WAIT_MS, applyFrame, createState, unaccepted } from "./state.js";
 import { coverageColor, createMap, densityCells } from "./mapview.js";
-import { esc, fmtSecs, renderDetail, renderQueue, renderUnitCounts } from "./panels.js";
+import { guard, panelErrors, renderDetail, renderQueue, renderUnitCounts } from "./panels.js";
+import { districtMidnight, fmtDeadline, fmtNum, fmtPct, fmtSecs, fmtTime, t, translatePage } from "./i18n.js";
+import { createAlarm } from "./alarm.js";
 
 document.getElementById("unbuilt").remove();
 document.querySelector(".wall").hidden = false;
+translatePage();
 
 const state = createState();
 const clock = serverClock();
+const alarm = createAlarm("wall");
 let selected = null;
+let picker = null; // {tier, list}: the candidates the operator is choosing from
 let layer = "none";
 let coverage = []; // [{cell, s:[t1,t2,t3]}]
+let settings = {}; // /config.json
 const $ = (id) => document.getElementById(id);
 
 const view = createMap($("map"), { onSelect: (id) => select(id) });
@@ -27,6 +35,7 @@ function toast(msg) {
 }
 
 function select(id) {
+  if (id !== selected) picker = null;
   selected = id;
   const inc = state.incidents.get(id);
   if (inc) view.flyTo(inc.lng, inc.lat);
@@ -34,7 +43,8 @@ function select(id) {
 }
 
 // Drawing: the map and panels at most twice a second, however fast frames come;
-// the clocks count down four times a second.
+// the clocks count down four times a second. The clock is drawn first and alone, so
+// nothing a panel meets can stop it.
 let drawn = -1;
 const stats = { draws: 0, drawMs: 0, maxDrawMs: 0, frames: 0 }; // for the engineer, and the benchmark
 (function frame() {
@@ -44,19 +54,20 @@ const stats = { draws: 0, drawMs: 0, maxDrawMs: 0, frames: 0 }; // for the engin
 function draw() {
   const started = performance.now();
   const now = clock.now();
+  $("now").textContent = fmtTime(now);
   if (drawn !== state.version) {
     drawn = state.version;
-    view.draw(state, selected);
-    renderUnitCounts($("unit-counts"), state.units);
-    if (layer === "density") view.hex(densityCells([...state.incidents.values(), ...state.closed.values()]));
+    guard($("map"), () => view.draw(state, selected), $("map-error"));
+    guard($("unit-counts"), () => renderUnitCounts($("unit-counts"), state.units));
+    if (layer === "density") guard($("map"), () => view.hex(densityCells([...state.incidents.values(), ...state.closed.values()])), $("map-error"));
   }
-  renderQueue($("queue-rows"), state.incidents.values(), now, selected);
-  $("open-count").textContent = `(${state.incidents.size} open)`;
+  guard($("queue-rows"), () => renderQueue($("queue-rows"), state.incidents.values(), now, selected));
+  $("open-count").textContent = t("queue.open", { n: fmtNum(state.incidents.size) });
   const inc = selected && (state.incidents.get(selected) || state.closed.get(selected));
-  if (!document.getElementById("detail-body").contains(document.activeElement)) {
-    renderDetail($("detail-body"), inc, now, state.units, true);
+  if (!$("detail-body").contains(document.activeElement) || document.activeElement.tagName === "BUTTON") {
+    guard($("detail-body"), () => renderDetail($("detail-body"), inc, now, { actions: true, picker, units: state.units, snapshots: settings.camera_snapshots }));
   }
-  $("now").textContent = new Date(now).toLocaleTimeString([], { hour12: false });
+  guard($("figures"), () => watchUnaccepted(now), $("figures-error"));
   const took = performance.now() - started;
   stats.draws++;
   stats.drawMs += took;
@@ -64,17 +75,49 @@ function draw() {
 }
 setInterval(draw, 250);
 
+// What sounds: a new priority-1 incident, a tier turning at risk, an assignment not
+// accepted within ACCEPT_WAIT_MS. Incidents already open when the wall (re)connects
+// do not ring; what changes after does.
+const tierStates = new Map(); // incident id → [state of each tier]
+const rungLate = new Set(); // incident|unit|assigned of unaccepted assignments already rung
+function watchIncident(m, known) {
+  if (m.status === "closed") {
+    tierStates.delete(m.id);
+    return;
+  }
+  const before = tierStates.get(m.id);
+  const states = (m.tiers || []).map((tr) => tr.state);
+  tierStates.set(m.id, states);
+  if (!known && m.priority === 1) alarm.ring("p1", m.id);
+  else if (before && states.some((s, n) => s === "at_risk" && before[n] !== "at_risk")) alarm.ring("at_risk", m.id);
+}
+function watchUnaccepted(now) {
+  for (const inc of state.incidents.values()) {
+    for (const u of unaccepted(inc, now)) {
+      const key = `${inc.id}|${u.unit}|${u.assigned}`;
+      if (!rungLate.has(key)) {
+        rungLate.add(key);
+        alarm.ring("unaccepted", inc.id);
+      }
+    }
+  }
+}
+
 connect(
   { view: "wall" },
   (m) => {
     clock.saw(m.t);
     if (m.type === "coverage") coverageStale = true;
     if (m.type === "incident" && m.status === "closed") figuresSoon();
+    if (m.type === "snapshot") {
+      for (const i of m.incidents || []) tierStates.set(i.id, (i.tiers || []).map((tr) => tr.state));
+    }
+    if (m.type === "incident") watchIncident(m, state.incidents.has(m.id) || state.closed.has(m.id) || tierStates.has(m.id));
     applyFrame(state, m);
     if (m.type === "snapshot") view.cameras([...state.cameras.values()]);
   },
   (s, reason) => {
-    $("link").textContent = s === "open" ? "live" : `reconnecting… ${reason || ""}`;
+    $("link").textContent = s === "open" ? t("link.live") : `${t("link.reconnecting")} ${reason || ""}`;
     $("link").className = s;
   },
 );
@@ -95,21 +138,43 @@ async function refreshCoverage() {
 refreshCoverage();
 setInterval(refreshCoverage, 10000);
 
+// The coverage layers, one a tier of the default plan, with its deadline (the server's
+// /config.json says which).
 function drawLayer() {
   if (layer === "none") view.hex([]);
   else if (layer === "density") view.hex(densityCells([...state.incidents.values(), ...state.closed.values()]));
   else {
-    const tier = Number(layer.slice(5)) - 1;
-    view.hex(coverage.map((c) => [c.cell, coverageColor(c.s[tier], [60, 180, 300][tier])]));
+    const tier = Number(layer.slice(5));
+    const deadline = (settings.coverage_deadlines_s || [])[tier];
+    view.hex(coverage.map((c) => [c.cell, coverageColor(c.s[tier], deadline)]));
   }
 }
-for (const b of document.querySelectorAll(".layers button")) {
-  b.onclick = () => {
-    layer = b.dataset.layer;
-    document.querySelectorAll(".layers button").forEach((x) => x.classList.toggle("on", x === b));
-    drawLayer();
-  };
+config.then((c) => {
+  settings = c;
+  const buttons = [`<button data-layer="none" class="on">${t("layer.none")}</button>`];
+  (c.coverage_deadlines_s || []).forEach((d, n) => buttons.push(`<button data-layer="cover${n}">${t("layer.cover", { d: fmtDeadline(d) })}</button>`));
+  buttons.push(`<button data-layer="density">${t("layer.density")}</button>`);
+  $("layers").innerHTML = buttons.join("");
+  for (const b of document.querySelectorAll("#layers button")) {
+    b.onclick = () => {
+      layer = b.dataset.layer;
+      document.querySelectorAll("#layers button").forEach((x) => x.classList.toggle("on", x === b));
+      drawLayer();
+    };
+  }
+  figures();
+});
+
+// Mute: this screen only, kept across reloads.
+function showMute() {
+  $("mute").textContent = alarm.muted() ? t("sound.unmute") : t("sound.mute");
+  $("mute").classList.toggle("on", alarm.muted());
 }
+$("mute").onclick = () => {
+  alarm.setMuted(!alarm.muted());
+  showMute();
+};
+showMute();
 
 // Selecting on pointerdown: a row rebuilt between press and release (the clocks tick)
 // would lose a click.
@@ -124,83 +189,89 @@ $("queue-rows").addEventListener("click", pick);
 $("detail-body").onclick = async (e) => {
   const b = e.target.closest("button[data-act]");
   if (!b || !selected) return;
-  const path = `/api/v1/incidents/${encodeURIComponent(selected)}`;
+  const id = selected;
+  const path = `/api/v1/incidents/${encodeURIComponent(id)}`;
   try {
     switch (b.dataset.act) {
       case "assign":
         await api("POST", `${path}/assign`, { unit: b.dataset.unit, tier: Number(b.dataset.tier) });
+        picker = null;
         break;
       case "release":
         await api("POST", `${path}/release`, { unit: b.dataset.unit });
         break;
       case "close":
-        if (confirm(`Close ${selected}?`)) await api("POST", `${path}/close`, { disposition: "closed at the wall" });
+        if (confirm(t("act.confirmClose", { id }))) await api("POST", `${path}/close`, { disposition: t("act.closedAtWall") });
         break;
       case "pick":
-        pickUnit(b, Number(b.dataset.tier));
+        picker = { tier: Number(b.dataset.tier), list: null };
+        drawn = -1;
+        draw();
+        picker.list = (await api("GET", `${path}/candidates?tier=${picker.tier}&limit=8`)).candidates || [];
         break;
+      case "unpick":
+        picker = null;
+        break;
+      case "note": {
+        const input = $("note-text");
+        const text = input.value.trim();
+        if (!text) return;
+        await api("POST", `${path}/notes`, { text });
+        input.value = "";
+        break;
+      }
     }
   } catch (err) {
+    if (b.dataset.act === "pick") picker = null;
     toast(err.message);
   }
+  draw();
 };
+$("detail-body").addEventListener("keydown", (e) => {
+  if (e.key === "Enter" && e.target.id === "note-text") document.querySelector('#detail-body button[data-act="note"]').click();
+});
 
-// pickUnit offers the nearest available units for a tier, by straight-line distance.
-function pickUnit(button, tier) {
-  const inc = state.incidents.get(selected);
-  if (!inc) return;
-  const d = (u) => Math.hypot((u.lat - inc.lat) * 111, (u.lng - inc.lng) * 101);
-  const near = [...state.units.values()].filter((u) => u.status === "available").sort((a, b) => d(a) - d(b)).slice(0, 8);
-  const sel = document.createElement("select");
-  sel.className = "btn";
-  sel.innerHTML = `<option value="">choose a unit…</option>` +
-    near.map((u) => `<option value="${esc(u.id)}">${esc(u.callsign || u.id)} · ${u.mode} · ${d(u).toFixed(1)} km</option>`).join("");
-  sel.onchange = async () => {
-    if (!sel.value) return;
-    try {
-      await api("POST", `/api/v1/incidents/${encodeURIComponent(selected)}/assign`, { unit: sel.value, tier });
-    } catch (err) {
-      toast(err.message);
-    }
-    drawn = -1;
-  };
-  button.replaceWith(sel);
-  sel.focus();
-}
-
-// Today's figures: from the history when the server keeps one, else from the engine.
+// Today's figures, today beginning at the district's midnight: from the history when
+// the server keeps one, else from the engine.
 async function figures() {
-  const midnight = new Date(clock.now());
-  midnight.setHours(0, 0, 0, 0);
+  const now = clock.now();
+  const midnight = districtMidnight(now);
   let list;
   try {
-    list = (await api("GET", `/api/v1/history/incidents?from=${encodeURIComponent(midnight.toISOString())}&to=${encodeURIComponent(new Date(clock.now() + 60000).toISOString())}&limit=10000`)).incidents;
+    list = (await api("GET", `/api/v1/history/incidents?from=${encodeURIComponent(new Date(midnight).toISOString())}&to=${encodeURIComponent(new Date(now + 60000).toISOString())}&limit=10000`)).incidents;
   } catch {
     try {
-      list = ((await api("GET", "/api/v1/incidents?status=all")) || []).filter((i) => Date.parse(i.received) >= midnight.getTime());
+      list = ((await api("GET", "/api/v1/incidents?status=all")) || []).filter((i) => Date.parse(i.received) >= midnight);
     } catch {
       return;
     }
   }
-  let alerts = 0, decided = 0, met = 0;
+  let alerts = 0, decided = 0, met = 0, sent = 0, acceptedSoon = 0;
   const firsts = [];
-  for (const i of list) {
-    alerts += i.alerts.length;
+  for (const i of list || []) {
+    alerts += (i.alerts || []).length;
     let first = Infinity;
-    for (const t of i.tiers) {
-      if (t.state === "met" || t.state === "missed") decided++;
-      if (t.state === "met") met++;
-      for (const u of t.units) if (u.arrived) first = Math.min(first, (Date.parse(u.arrived) - Date.parse(i.received)) / 1000);
+    for (const tr of i.tiers || []) {
+      if (tr.state === "met" || tr.state === "missed") decided++;
+      if (tr.state === "met") met++;
+      for (const u of tr.units || []) {
+        if (u.arrived) first = Math.min(first, (Date.parse(u.arrived) - Date.parse(i.received)) / 1000);
+        const waited = (u.accepted ? Date.parse(u.accepted) : now) - Date.parse(u.assigned);
+        if (u.accepted || waited > ACCEPT_WAIT_MS) {
+          sent++;
+          if (u.accepted && waited <= ACCEPT_WAIT_MS) acceptedSoon++;
+        }
+      }
     }
     if (first < Infinity) firsts.push(first);
   }
   firsts.sort((a, b) => a - b);
-  $("f-alerts").textContent = alerts;
-  $("f-incidents").textContent = list.length;
-  $("f-met").textContent = decided ? `${Math.round((100 * met) / decided)}%` : "–";
+  $("f-alerts").textContent = fmtNum(alerts);
+  $("f-incidents").textContent = fmtNum((list || []).length);
+  $("f-met").textContent = decided ? fmtPct(met / decided) : "–";
   $("f-first").textContent = firsts.length ? fmtSecs(firsts[Math.floor(firsts.length / 2)]) : "–";
+  $("f-accepted").textContent = sent ? fmtPct(acceptedSoon / sent) : "–";
 }
-figures();
 setInterval(figures, 30000);
 let figuresTimer = null;
 function figuresSoon() {
@@ -208,4 +279,4 @@ function figuresSoon() {
 }
 
 // For the browser tests and the curious: the page's model.
-window.commandd = { state, selected: () => selected, select, map: view.map, stats };
+window.commandd = { state, selected: () => selected, select, map: view.map, stats, rung: alarm.rung, panelErrors, now: () => clock.now(), figures };
