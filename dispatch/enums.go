@@ -60,7 +60,10 @@ func ParseForce(s string) (Force, error) { return forceNames.parse(s) }
 // Status is a unit's duty status.
 type Status uint8
 
-// The statuses. Only Available units are free for the planner.
+// The statuses. Only Available units are free for the planner. The values are what
+// logs and snapshots store, so a new status goes at the end, whatever its place in the
+// course of an assignment: Accepted (the unit acknowledged its order) comes between
+// Dispatched and Enroute.
 const (
 	Available Status = iota
 	Dispatched
@@ -68,9 +71,13 @@ const (
 	OnScene
 	Busy
 	OffDuty
+	Accepted
 )
 
-var statusNames = names[Status]{"status", []string{"available", "dispatched", "enroute", "onscene", "busy", "offduty"}}
+var statusNames = names[Status]{"status", []string{"available", "dispatched", "enroute", "onscene", "busy", "offduty", "accepted"}}
+
+// valid reports whether s is a known status (a decoded event may carry any number).
+func (s Status) valid() bool { return int(s) < len(statusNames.list) }
 
 func (s Status) String() string               { return statusNames.str(s) }
 func (s Status) MarshalText() ([]byte, error) { return statusNames.text(s) }

@@ -43,6 +43,7 @@ type tierUnit struct {
 	unit     int32
 	eta      float64 // seconds, when assigned (or recommended)
 	assigned time.Time
+	accepted time.Time // when the unit first acknowledged the order (zero: not yet)
 	arrived  time.Time
 	cleared  time.Time
 	target   geo.Place
@@ -110,6 +111,7 @@ type TierUnitView struct {
 	Unit     string  `json:"unit"`
 	ETA      float64 `json:"eta_s"`
 	Assigned Millis  `json:"assigned,omitzero"`
+	Accepted Millis  `json:"accepted,omitzero"` // the unit's first acknowledgement of the order
 	Arrived  Millis  `json:"arrived,omitzero"`
 	Cleared  Millis  `json:"cleared,omitzero"`
 	Lat      float64 `json:"lat"`
@@ -174,7 +176,7 @@ func (e *Engine) tierUnitViews(tus []*tierUnit) []TierUnitView {
 	out := make([]TierUnitView, 0, len(tus))
 	for _, tu := range tus {
 		out = append(out, TierUnitView{Unit: e.units[tu.unit].id, ETA: roundETA(tu.eta), Assigned: Millis{tu.assigned},
-			Arrived: Millis{tu.arrived}, Cleared: Millis{tu.cleared}, Lat: tu.target.Lat, Lng: tu.target.Lng})
+			Accepted: Millis{tu.accepted}, Arrived: Millis{tu.arrived}, Cleared: Millis{tu.cleared}, Lat: tu.target.Lat, Lng: tu.target.Lng})
 	}
 	return out
 }
@@ -340,7 +342,7 @@ func (e *Engine) unassign(ui int32, reason, by string) {
 		break
 	}
 	u.inc, u.tier, u.target = -1, 0, geo.Place{}
-	if u.status == Dispatched || u.status == Enroute || u.status == OnScene {
+	if u.status == Dispatched || u.status == Accepted || u.status == Enroute || u.status == OnScene {
 		u.status = Available
 	}
 	e.updateCoverage(ui)

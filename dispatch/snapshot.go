@@ -75,6 +75,7 @@ type tierUnitState struct {
 	Unit     int32     `json:"unit"`
 	ETA      float64   `json:"eta"`
 	Assigned time.Time `json:"assigned"`
+	Accepted time.Time `json:"accepted,omitzero"`
 	Arrived  time.Time `json:"arrived"`
 	Cleared  time.Time `json:"cleared"`
 	Target   geo.Place `json:"target"`
@@ -94,7 +95,7 @@ type camEventState struct {
 func tierUnitStates(tus []*tierUnit) []tierUnitState {
 	out := make([]tierUnitState, len(tus))
 	for n, tu := range tus {
-		out[n] = tierUnitState{Unit: tu.unit, ETA: tu.eta, Assigned: tu.assigned, Arrived: tu.arrived,
+		out[n] = tierUnitState{Unit: tu.unit, ETA: tu.eta, Assigned: tu.assigned, Accepted: tu.accepted, Arrived: tu.arrived,
 			Cleared: tu.cleared, Target: tu.target}
 	}
 	return out
@@ -103,7 +104,7 @@ func tierUnitStates(tus []*tierUnit) []tierUnitState {
 func tierUnitsFrom(st []tierUnitState) []*tierUnit {
 	out := make([]*tierUnit, len(st))
 	for n, s := range st {
-		out[n] = &tierUnit{unit: s.Unit, eta: s.ETA, assigned: s.Assigned, arrived: s.Arrived,
+		out[n] = &tierUnit{unit: s.Unit, eta: s.ETA, assigned: s.Assigned, accepted: s.Accepted, arrived: s.Arrived,
 			cleared: s.Cleared, target: s.Target}
 	}
 	return out

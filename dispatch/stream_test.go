@@ -37,7 +37,7 @@ func randomStream(seed uint64, units, n int) []Event {
 		return c
 	}
 	cats := []Category{Criminal, PublicOrder, Traffic, Fire, Dispute, Help, OtherCategory}
-	statuses := []Status{Enroute, OnScene, Available, Busy, OffDuty, Available}
+	statuses := []Status{Accepted, Enroute, OnScene, Available, Busy, OffDuty, Available}
 	for len(evs) < n {
 		if r.IntN(20) == 0 {
 			t = t.Add(time.Second)

@@ -28,10 +28,10 @@ func (u *unit) placed() bool { return u.pos.Cell != 0 }
 // free reports whether the planner may send the unit anywhere.
 func (u *unit) free() bool { return u.status == Available && u.inc < 0 && u.placed() }
 
-// committed reports whether the unit is on its way to an incident, so that only a
-// higher-priority incident may pull it.
+// committed reports whether the unit is on its way to an incident (sent, acknowledged
+// or en route), so that only a higher-priority incident may pull it.
 func (u *unit) committed() bool {
-	return u.inc >= 0 && (u.status == Dispatched || u.status == Enroute) && u.placed()
+	return u.inc >= 0 && (u.status == Dispatched || u.status == Accepted || u.status == Enroute) && u.placed()
 }
 
 // UnitView is a unit as readers see it.
@@ -88,11 +88,18 @@ func (e *Engine) unitChanged(u *unit) {
 }
 
 func (e *Engine) upsertUnit(ev *UnitUpserted) {
-	if ev.ID == "" || ev.Force > Guard || ev.Mode > geo.Car || ev.Status > OffDuty {
+	if ev.ID == "" || ev.Force > Guard || ev.Mode > geo.Car || !ev.Status.valid() {
 		e.reject("unit " + ev.ID + ": invalid id, force, mode or status")
 		return
 	}
 	i, ok := e.unitIDs[ev.ID]
+	if ev.Status == Accepted && (!ok || e.units[i].status != Accepted) {
+		// Accepting is a report on an assignment: a roster entry cannot make one up.
+		if why := e.cannotAccept(i, ok, ""); why != "" {
+			e.reject(why)
+			return
+		}
+	}
 	if !ok {
 		i = int32(len(e.units))
 		e.units = append(e.units, &unit{id: ev.ID, inc: -1, status: ev.Status})
@@ -191,6 +198,18 @@ func (e *Engine) updateCoverage(i int32) {
 func (e *Engine) setStatus(i int32, s Status, incident string, by string) {
 	u := e.units[i]
 	switch s {
+	case Accepted:
+		// The caller has checked that the unit has an assignment to accept.
+		if e.accept(i) {
+			e.logTimeline(u.inc, u.id+" accepted", by)
+		}
+		if u.status != Dispatched {
+			return // a late accept (a retry) never takes a unit back from en route or on scene
+		}
+	case Enroute:
+		if u.inc >= 0 {
+			e.accept(i) // on its way without a word first: it reacted all the same
+		}
 	case OnScene:
 		if u.inc < 0 && incident != "" {
 			// A unit that comes upon an incident attaches itself to it.
@@ -202,6 +221,7 @@ func (e *Engine) setStatus(i int32, s Status, incident string, by string) {
 			e.assign(j, i, e.firstTierFor(j, i), geo.Place{}, 0, by)
 		}
 		if u.inc >= 0 {
+			e.accept(i)
 			e.arrive(i, e.now, by)
 			return
 		}
@@ -220,7 +240,7 @@ func (e *Engine) setStatus(i int32, s Status, incident string, by string) {
 }
 
 func (e *Engine) statusCommand(ev *SetStatus) {
-	if ev.Status > OffDuty {
+	if !ev.Status.valid() {
 		e.reject("invalid status")
 		return
 	}
@@ -230,9 +250,49 @@ func (e *Engine) statusCommand(ev *SetStatus) {
 		return
 	}
 	u := e.units[i]
-	if u.inc >= 0 {
+	if ev.Status == Accepted {
+		if why := e.cannotAccept(i, true, ev.Incident); why != "" {
+			e.reject(why)
+			return
+		}
+	} else if u.inc >= 0 {
 		e.logTimeline(u.inc, "status "+ev.Status.String()+" "+u.id, ev.By)
 	}
 	e.setStatus(i, ev.Status, ev.Incident, ev.By)
 	e.unitChanged(u)
+}
+
+// cannotAccept says why unit i (known: on the roster) may not accept incident (""
+// for its current one), or "" when it may: a unit accepts the order it has, not one
+// it had or one it expects.
+func (e *Engine) cannotAccept(i int32, known bool, incident string) string {
+	if !known {
+		return "unit has no assignment to accept: it is not on the roster yet"
+	}
+	u := e.units[i]
+	if u.inc < 0 {
+		return "unit " + u.id + " has no assignment to accept"
+	}
+	if on := e.incs[u.inc].id; incident != "" && incident != on {
+		return "unit " + u.id + " is not on " + incident + " (it is on " + on + ")"
+	}
+	return ""
+}
+
+// accept records that unit i acknowledged its current assignment, the first time it
+// does (an accept, or an en route or on scene report without one), and reports
+// whether this was that first time.
+func (e *Engine) accept(i int32) bool {
+	u := e.units[i]
+	for _, tu := range e.incs[u.inc].tiers[u.tier].units {
+		if tu.unit == i && tu.cleared.IsZero() {
+			if !tu.accepted.IsZero() {
+				return false
+			}
+			tu.accepted = e.now
+			e.touch(u.inc)
+			return true
+		}
+	}
+	return false
 }

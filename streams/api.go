@@ -207,7 +207,8 @@ func rejection(reason string) *Error {
 	case strings.HasPrefix(reason, "unknown incident"), strings.HasPrefix(reason, "unknown unit"),
 		strings.HasPrefix(reason, "unknown or closed incident"), strings.Contains(reason, "unknown camera"):
 		return Errorf("not_found", "", "%s", reason)
-	case strings.Contains(reason, "is closed"), strings.Contains(reason, "is not on"), strings.Contains(reason, "no position"):
+	case strings.Contains(reason, "is closed"), strings.Contains(reason, "is not on"), strings.Contains(reason, "no position"),
+		strings.Contains(reason, "no assignment"):
 		return Errorf("conflict", "", "%s", reason)
 	}
 	return Invalid("", "%s", reason)

@@ -56,6 +56,10 @@ type GridDay struct {
 	TiersMet            int      `json:"tiers_met"`
 	MetShare            *float64 `json:"met_share"`
 	MedianFirstArrivalS *float64 `json:"median_first_arrival_s"`
+	// Units sent to the day's incidents, and how many of them acknowledged the order
+	// (accepted, or reported en route or on scene) within 30 s of being sent.
+	Assignments int `json:"assignments"`
+	Accepted30s int `json:"accepted_30s"`
 }
 
 // maxHistoryCells bounds the res-9 cells an area of cells may come to.

@@ -236,12 +236,12 @@ func (b *batch) addIncidents(eng *dispatch.Engine) error {
 					}
 				}
 				onUnits, onTiers = append(onUnits, u.Unit), append(onTiers, int32(t.Tier))
-				b.rows.Queue(`INSERT INTO assignments (incident, unit, tier, assigned, eta_s, arrived, cleared, released, due, met, seq)
-					VALUES ($1, $2, $3, $4, $5, $6, $7, NULL, $8, $9, $10)
+				b.rows.Queue(`INSERT INTO assignments (incident, unit, tier, assigned, eta_s, arrived, cleared, released, due, met, seq, accepted)
+					VALUES ($1, $2, $3, $4, $5, $6, $7, NULL, $8, $9, $10, $11)
 					ON CONFLICT (incident, unit, tier) DO UPDATE SET assigned = $4, eta_s = $5, arrived = $6,
-					cleared = $7, released = NULL, due = $8, met = $9, seq = $10`,
+					cleared = $7, released = NULL, due = $8, met = $9, seq = $10, accepted = $11`,
 					id, u.Unit, t.Tier, nullTime(u.Assigned), u.ETA, nullTime(u.Arrived), nullTime(u.Cleared),
-					t.Due.Time, !u.Arrived.IsZero() && !u.Arrived.After(t.Due.Time), int64(b.last))
+					t.Due.Time, !u.Arrived.IsZero() && !u.Arrived.After(t.Due.Time), int64(b.last), nullTime(u.Accepted))
 			}
 		}
 		for unit, t := range b.released[id] {

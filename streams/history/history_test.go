@@ -158,7 +158,7 @@ func checkHistory(t *testing.T, s *Store, l *logged, eng *dispatch.Engine) {
 	if got := count(t, s, `SELECT count(*) FROM incidents`); got != len(incidents) {
 		t.Errorf("incidents: %d rows, want %d", got, len(incidents))
 	}
-	assigned, met := 0, 0
+	assigned, met, accepted := 0, 0, 0
 	for _, v := range incidents {
 		want, _ := json.Marshal(v)
 		var doc []byte
@@ -176,6 +176,9 @@ func checkHistory(t *testing.T, s *Store, l *logged, eng *dispatch.Engine) {
 		for _, tier := range v.Tiers {
 			for _, u := range tier.Units {
 				assigned++
+				if !u.Accepted.IsZero() {
+					accepted++
+				}
 				if !u.Arrived.IsZero() && !u.Arrived.After(tier.Due.Time) {
 					met++
 				}
@@ -188,8 +191,11 @@ func checkHistory(t *testing.T, s *Store, l *logged, eng *dispatch.Engine) {
 	if got := count(t, s, `SELECT count(*) FROM assignments WHERE met`); got != met {
 		t.Errorf("assignments met: %d, want %d", got, met)
 	}
-	if assigned == 0 || met == 0 {
-		t.Errorf("the stream assigned %d units, %d on time: too quiet to test anything", assigned, met)
+	if got := count(t, s, `SELECT count(*) FROM assignments WHERE released IS NULL AND accepted IS NOT NULL`); got != accepted {
+		t.Errorf("assignments accepted: %d, want %d", got, accepted)
+	}
+	if assigned == 0 || met == 0 || accepted == 0 {
+		t.Errorf("the stream assigned %d units, %d accepted, %d on time: too quiet to test anything", assigned, accepted, met)
 	}
 }
 
