@@ -5,11 +5,14 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -84,8 +87,8 @@ func until(expr string) step {
 }
 
 // eval evaluates a JavaScript expression into out.
-func eval[T any](expr string, out *T) step {
-	ev := chromedp.Evaluate[T](expr)
+func eval[T any](expr string, out *T, opts ...chromedp.EvaluateOption) step {
+	ev := chromedp.Evaluate[T](expr, opts...)
 	return func(ctx context.Context, t *chromedp.Target) (chromedp.Void, error) {
 		v, err := ev(ctx, t)
 		*out = v
@@ -94,6 +97,7 @@ func eval[T any](expr string, out *T) step {
 }
 
 func click(selector string) step { return chromedp.Click(chromedp.CSS(selector)) }
+
 
 // screenshot keeps what the page shows in $COMMANDD_SCREENSHOTS (docs/screenshots
 // holds the ones in the README), else in the test's temporary directory.
@@ -156,13 +160,13 @@ func TestBrowserWall(t *testing.T) {
 		until(fmt.Sprintf(`!!document.querySelector('#queue-rows .row[data-id=%q]')`, inc)),
 		eval(fmt.Sprintf(`document.querySelectorAll('#queue-rows .row[data-id=%q] .clock').length`, inc), &clocks),
 		eval(fmt.Sprintf(`(document.querySelector('#queue-rows .row[data-id=%q]').click(), true)`, inc), new(bool)),
-		until(`document.querySelector('#detail-body').textContent.includes('sent')`),
+		until(`document.querySelector('#detail-body').textContent.includes('派出')`),
 		eval(`document.querySelector('#detail-body').textContent`, &detail),
 		screenshot(t, "wall.png"))
 	if clocks != 3 {
 		t.Errorf("the queue shows %d clocks for %s, want 3", clocks, inc)
 	}
-	if !strings.Contains(detail, "armed robbery") || !strings.Contains(detail, "ETA") {
+	if !strings.Contains(detail, "armed robbery") || !strings.Contains(detail, "预计") || !strings.Contains(detail, "刑事") {
 		t.Errorf("the selected incident shows %q", detail)
 	}
 }
@@ -201,9 +205,18 @@ func TestBrowserHandheld(t *testing.T) {
 	browse(t, ctx, "the assignment arrives",
 		until(fmt.Sprintf(`commandd.job() && commandd.job().incident === %q`, inc)),
 		until(`document.querySelector('#job').classList.contains('new')`),
+		until(`document.querySelector('#minimap circle.me') && document.querySelector('#minimap circle.scene')`),
 		screenshot(t, "handheld.png"),
 		click("#accept"),
-		until(`!document.querySelector('#job').classList.contains('new')`))
+		until(`!document.querySelector('#job').classList.contains('new')`),
+		until(`commandd.me().status === "accepted"`))
+	accepted := s.must(200, "GET", "/api/v1/incidents/"+inc, tokSupervisor, "")
+	if u := accepted["tiers"].([]any)[0].(map[string]any)["units"].([]any)[0].(map[string]any); u["accepted"] == nil {
+		t.Errorf("accepted on the handheld, but the incident's tier 1 says %v", u)
+	}
+	if tl := fmt.Sprint(accepted["timeline"]); !strings.Contains(tl, "accepted") {
+		t.Errorf("the timeline does not say who accepted: %s", tl)
+	}
 	step("enroute", "enroute")
 	step("onscene", "onscene")
 	v := s.must(200, "GET", "/api/v1/incidents/"+inc, tokSupervisor, "")
@@ -218,6 +231,15 @@ func TestBrowserHandheld(t *testing.T) {
 	if u := v["tiers"].([]any)[0].(map[string]any)["units"].([]any)[0].(map[string]any); u["cleared"] == nil {
 		t.Errorf("cleared from the handheld, but the incident's tier 1 says %v", u)
 	}
+	// Cleared from tier 2 too, it is sent on to tier 3, around the scene: the handheld
+	// sends it to its post, and says so.
+	browse(t, ctx, "to the perimeter",
+		click("#accept"), click("#enroute"), until(`commandd.me().status === "enroute"`),
+		click("#onscene"), until(`commandd.me().status === "onscene"`),
+		click("#clear"),
+		until(`commandd.job() && commandd.job().tier === 3 && commandd.target() && commandd.target().post`),
+		until(`!!document.querySelector('#job .goal.post') && !!document.querySelector('#minimap rect.post')`),
+		screenshot(t, "handheld-post.png"))
 }
 
 // TestBrowserReplay: a supervisor replays a closed incident: it plays, pauses, and
@@ -252,19 +274,132 @@ func TestBrowserReplay(t *testing.T) {
 		screenshot(t, "replay.png"))
 }
 
-// TestBrowserDemo: the README's first command, seen on the wall: the sample district's
-// units on the map, its incidents in the queue, the 1-minute coverage layer on.
+// TestBrowserDemo: the README's first command, seen on the wall, with incidents no one
+// called in (a camera saw a fight) and second callers among them: the queue holds what
+// the API says is open, the clock moves, today's figures are numbers, and a panel that
+// fails on something it cannot read says so while the others go on. Then the 1-minute
+// coverage layer, for the screenshot.
 func TestBrowserDemo(t *testing.T) {
 	s := start(t, t.TempDir(), "--demo", "--demo-rate", "200")
 	ctx := newBrowser(t)
 	browse(t, ctx, "the demo on the wall",
 		chromedp.Navigate(s.base+"/?access_token="+tokOperator),
-		until(`window.commandd && commandd.state.units.size >= 700 && commandd.state.incidents.size >= 3`),
-		click(`.layers button[data-layer="cover1"]`),
-		eval(`(document.querySelector('#queue-rows .row').click(), true)`, new(bool)),
+		until(`window.commandd && commandd.state.units.size >= 700 && commandd.state.incidents.size >= 1`))
+	var cams []map[string]any
+	for deadline := time.Now().Add(30 * time.Second); len(cams) < 1000; time.Sleep(200 * time.Millisecond) {
+		_, m := s.do("GET", "/api/v1/cameras", tokOperator, "")
+		if err := json.Unmarshal([]byte(m["_raw"].(string)), &cams); err != nil || time.Now().After(deadline) {
+			t.Fatalf("the demo's cameras: %d, %v", len(cams), err)
+		}
+	}
+	var raised []string
+	for i, cam := range cams[:3] {
+		ans := s.must(202, "POST", "/api/v1/camera-events", tokIngest,
+			fmt.Sprintf(`{"id":"EV-WALL-%d","camera":%q,"type":"fight","confidence":0.95}`, i, cam["id"]))
+		if inc, _ := ans["incident"].(string); inc != "" {
+			raised = append(raised, inc)
+		}
+		// A second caller for the same fight joins it.
+		s.must(201, "POST", "/api/v1/alerts", tokIngest, fmt.Sprintf(`{"id":"110-WALL-%d","lat":%v,"lng":%v,"category":"public_order","priority":2,"text":"打架"}`,
+			i, cam["lat"], cam["lng"]))
+	}
+	if len(raised) == 0 {
+		t.Fatal("no camera raised an incident")
+	}
+	openIDs := func() string {
+		var list []map[string]any
+		_, m := s.do("GET", "/api/v1/incidents?status=open", tokOperator, "")
+		_ = json.Unmarshal([]byte(m["_raw"].(string)), &list)
+		var ids []string
+		for _, inc := range list {
+			ids = append(ids, inc["id"].(string))
+		}
+		slices.Sort(ids)
+		return strings.Join(ids, ",")
+	}
+	var onWall, inAPI, count string
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(300 * time.Millisecond) {
+		browse(t, ctx, "read the queue", eval(`[...document.querySelectorAll('#queue-rows .row')].map((r) => r.dataset.id).sort().join(",")`, &onWall),
+			eval(`document.querySelector('#open-count').textContent`, &count))
+		inAPI = openIDs()
+		if onWall == inAPI && strings.Contains(count, fmt.Sprint(strings.Count(inAPI, ",")+1)) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the wall's queue %q (%s) never matched the open incidents %q", onWall, count, inAPI)
+		}
+	}
+	var before, after string
+	browse(t, ctx, "the clock moves, the figures are numbers",
+		eval(`document.querySelector('#now').textContent`, &before),
+		chromedp.Sleep(1500*time.Millisecond),
+		eval(`document.querySelector('#now').textContent`, &after),
+		eval(`commandd.figures().then(() => true)`, new(bool), chromedp.EvalAwaitPromise),
+		until(`/^[\d,]+$/.test(document.querySelector('#f-alerts').textContent) && /^[\d,]+$/.test(document.querySelector('#f-incidents').textContent)`))
+	if before == after || !regexp.MustCompile(`^\d\d:\d\d:\d\d$`).MatchString(after) {
+		t.Errorf("the wall's clock: %q then %q", before, after)
+	}
+	// A panel meets what it cannot draw (an incident whose time is no time): it says
+	// so, the clock and the other panels go on, and once the incident is gone it draws
+	// again.
+	browse(t, ctx, "a failing panel",
+		eval(`(commandd.state.incidents.set("INC-BROKEN", {id: "INC-BROKEN", priority: 2, tiers: [], received: Symbol("no time")}), commandd.state.version++, true)`, new(bool)),
+		until(`!!document.querySelector('#queue-rows .panel-error') && commandd.panelErrors.length > 0`),
+		eval(`document.querySelector('#now').textContent`, &before),
+		chromedp.Sleep(1500*time.Millisecond),
+		until(fmt.Sprintf(`document.querySelector('#now').textContent !== %q && document.querySelectorAll('#unit-counts b').length > 0`, before)),
+		eval(`(commandd.state.incidents.delete("INC-BROKEN"), commandd.state.version++, true)`, new(bool)),
+		until(`!document.querySelector('#queue-rows .panel-error') && document.querySelectorAll('#queue-rows .row').length > 0`))
+	browse(t, ctx, "the coverage layer",
+		click(`#layers button[data-layer="cover0"]`),
+		eval(fmt.Sprintf(`(commandd.select(%q), true)`, raised[0]), new(bool)),
 		until(`commandd.map.loaded() && commandd.map.queryRenderedFeatures({layers: ["hex"]}).length > 0`),
 		chromedp.Sleep(2*time.Second), // units move, clocks tick
 		screenshot(t, "demo.png"))
+}
+
+// TestBrowserWallSounds: the wall sounds and flashes for a new priority-1 incident, a
+// tier at risk and an assignment not accepted within 30 s (the server's clock runs
+// 20x, so that is 1.5 s here), once each; muted, it flashes and stays silent.
+func TestBrowserWallSounds(t *testing.T) {
+	s := start(t, t.TempDir(), "--time-scale", "20")
+	placeUnits(s, 3)
+	ctx := newBrowser(t)
+	browse(t, ctx, "open the wall",
+		chromedp.Navigate(s.base+"/?access_token="+tokOperator),
+		until(`window.commandd && commandd.state.units.size === 3`))
+	ans := s.must(201, "POST", "/api/v1/alerts", tokIngest,
+		`{"id":"110-S-1","lat":24.4950,"lng":118.1150,"category":"criminal","priority":1,"text":"armed robbery"}`)
+	p1 := ans["incident"].(string)
+	rung := func(why, id string) string {
+		return fmt.Sprintf(`commandd.rung.filter((r) => r.why === %q && r.id === %q)`, why, id)
+	}
+	browse(t, ctx, "a new priority 1",
+		until(rung("p1", p1)+`.length === 1`),
+		until(rung("unaccepted", p1)+`.length >= 1`),
+		until(`!!document.querySelector('#queue-rows .row.late')`))
+	// Far out at sea no unit makes a minute: at risk.
+	ans = s.must(201, "POST", "/api/v1/alerts", tokIngest,
+		`{"id":"110-S-2","lat":24.30,"lng":118.40,"category":"traffic","priority":3,"text":"boat"}`)
+	far := ans["incident"].(string)
+	browse(t, ctx, "a tier at risk", until(rung("at_risk", far)+`.length === 1`))
+	var muted bool
+	browse(t, ctx, "mute, then another",
+		click("#mute"),
+		eval(`commandd.rung.length`, new(int)))
+	ans = s.must(201, "POST", "/api/v1/alerts", tokIngest,
+		`{"id":"110-S-3","lat":24.5050,"lng":118.1250,"category":"fire","priority":1,"text":"smoke"}`)
+	browse(t, ctx, "muted",
+		until(rung("p1", ans["incident"].(string))+`.length === 1`),
+		eval(rung("p1", ans["incident"].(string))+`[0].muted && !`+rung("p1", ans["incident"].(string))+`[0].heard`, &muted))
+	if !muted {
+		t.Error("a muted wall still sounded")
+	}
+	var again int
+	browse(t, ctx, "once each", chromedp.Sleep(time.Second), eval(rung("p1", p1)+`.length`, &again))
+	if again != 1 {
+		t.Errorf("the priority-1 incident rang %d times", again)
+	}
 }
 
 // BenchmarkWall5000Units: the wall screen with 5,000 units moving at 1 Hz (one fix

@@ -89,7 +89,7 @@ function watchIncident(m, known) {
   const states = (m.tiers || []).map((tr) => tr.state);
   tierStates.set(m.id, states);
   if (!known && m.priority === 1) alarm.ring("p1", m.id);
-  else if (before && states.some((s, n) => s === "at_risk" && before[n] !== "at_risk")) alarm.ring("at_risk", m.id);
+  else if (states.some((s, n) => s === "at_risk" && (!before || before[n] !== "at_risk"))) alarm.ring("at_risk", m.id);
 }
 function watchUnaccepted(now) {
   for (const inc of state.incidents.values()) {
