@@ -98,7 +98,6 @@ func eval[T any](expr string, out *T, opts ...chromedp.EvaluateOption) step {
 
 func click(selector string) step { return chromedp.Click(chromedp.CSS(selector)) }
 
-
 // screenshot keeps what the page shows in $COMMANDD_SCREENSHOTS (docs/screenshots
 // holds the ones in the README), else in the test's temporary directory.
 func screenshot(t *testing.T, name string) step {
