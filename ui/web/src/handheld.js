@@ -148,7 +148,7 @@ function target(inc) {
   if (!inc || !job) return null;
   const tr = (inc.tiers || []).find((x) => x.tier === job.tier);
   const mine = tr && (tr.units || []).find((u) => me && u.unit === me.id && !u.cleared);
-  if (tr && tr.perimeter && mine && (mine.lat || mine.lng)) return { lat: mine.lat, lng: mine.lng, post: true };
+  if (tr && tr.perimeter && mine && (mine.lat || mine.lng)) return { lat: mine.lat, lng: mine.lng, post: true, scene: { lat: inc.lat, lng: inc.lng } };
   return { lat: inc.lat, lng: inc.lng, post: false };
 }
 
@@ -173,6 +173,10 @@ function drawMap(from, to) {
   if (from && to) {
     const [x1, y1] = px(from), [x2, y2] = px(to);
     body += `<line class="route" x1="${x1}" y1="${y1}" x2="${x2}" y2="${y2}"/>`;
+  }
+  if (to && to.scene) {
+    const [x, y] = px(to.scene);
+    body += `<circle class="scene-far" cx="${x}" cy="${y}" r="7"/>`;
   }
   if (to) {
     const [x, y] = px(to);
