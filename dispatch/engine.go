@@ -195,6 +195,8 @@ func (e *Engine) Apply(ev Event) []Change {
 		e.statusCommand(ev)
 	case *Close:
 		e.closeCommand(ev)
+	case *Note:
+		e.noteCommand(ev)
 	case *Tick:
 		e.tick()
 	default:

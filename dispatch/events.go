@@ -114,6 +114,15 @@ type Close struct {
 	By          string    `json:"by"`
 }
 
+// Note is an operator's note on an incident, open or closed: what was learnt or
+// decided, in words, for the others on shift and for the supervisor's replay.
+type Note struct {
+	T        time.Time `json:"t"`
+	Incident string    `json:"incident"`
+	Text     string    `json:"text"`
+	By       string    `json:"by"`
+}
+
 // Tick advances the engine's clock: tier deadlines pass, coverage is brought up to
 // date and incidents still short of units are planned again.
 type Tick struct {
@@ -129,6 +138,7 @@ func (e *Assign) Kind() string              { return "assign" }
 func (e *Release) Kind() string             { return "release" }
 func (e *SetStatus) Kind() string           { return "status" }
 func (e *Close) Kind() string               { return "close" }
+func (e *Note) Kind() string                { return "note" }
 func (e *Tick) Kind() string                { return "tick" }
 
 func (e *UnitUpserted) Time() time.Time        { return e.T }
@@ -140,6 +150,7 @@ func (e *Assign) Time() time.Time              { return e.T }
 func (e *Release) Time() time.Time             { return e.T }
 func (e *SetStatus) Time() time.Time           { return e.T }
 func (e *Close) Time() time.Time               { return e.T }
+func (e *Note) Time() time.Time                { return e.T }
 func (e *Tick) Time() time.Time                { return e.T }
 
 // newEvent returns an empty event of a wire type.
@@ -163,6 +174,8 @@ func newEvent(kind string) (Event, error) {
 		return &SetStatus{}, nil
 	case "close":
 		return &Close{}, nil
+	case "note":
+		return &Note{}, nil
 	case "tick":
 		return &Tick{}, nil
 	}

@@ -25,6 +25,7 @@ type incident struct {
 	camEvents   []CameraEventView
 	tiers       []*tier
 	excluded    []int32 // units an operator released: never sent here again
+	notes       []NoteView
 	timeline    []TimelineEntry
 	touched     bool
 	onShortList bool
@@ -147,6 +148,7 @@ type IncidentView struct {
 	Alerts       []AlertView       `json:"alerts"`
 	CameraEvents []CameraEventView `json:"camera_events"`
 	Tiers        []TierView        `json:"tiers"`
+	Notes        []NoteView        `json:"notes"`
 	Timeline     []TimelineEntry   `json:"timeline"`
 }
 
@@ -155,6 +157,7 @@ type IncidentView struct {
 func (v IncidentView) MarshalJSON() ([]byte, error) {
 	type plain IncidentView
 	v.Alerts, v.CameraEvents, v.Timeline = nonNil(v.Alerts), nonNil(v.CameraEvents), nonNil(v.Timeline)
+	v.Notes = nonNil(v.Notes)
 	tiers := make([]TierView, len(v.Tiers))
 	for n, t := range v.Tiers {
 		t.Units = nonNil(t.Units)
@@ -186,7 +189,7 @@ func (e *Engine) incidentView(inc *incident) IncidentView {
 		Lat: inc.scene.Lat, Lng: inc.scene.Lng, Cell: inc.scene.Cell, Address: inc.address, Zone: inc.zone,
 		Received: Millis{inc.received}, Closed: Millis{inc.closedAt}, Disposition: inc.disposition,
 		Alerts: slices.Clone(inc.alerts), CameraEvents: slices.Clone(inc.camEvents),
-		Timeline: slices.Clone(inc.timeline)}
+		Notes: slices.Clone(inc.notes), Timeline: slices.Clone(inc.timeline)}
 	if inc.closed {
 		v.Status = "closed"
 	}

@@ -60,6 +60,7 @@ type incidentState struct {
 	CamEvents   []CameraEventView `json:"camera_events"`
 	Tiers       []tierState       `json:"tiers"`
 	Excluded    []int32           `json:"excluded"`
+	Notes       []NoteView        `json:"notes,omitempty"`
 	Timeline    []TimelineEntry   `json:"timeline"`
 }
 
@@ -134,7 +135,8 @@ func (e *Engine) Capture() *Capture {
 		is := &incidentState{ID: inc.id, Closed: inc.closed, Priority: inc.priority, Category: inc.category,
 			Scene: inc.scene, Address: inc.address, Zone: inc.zone, Received: inc.received, LastSeen: inc.lastSeen,
 			ClosedAt: inc.closedAt, Disposition: inc.disposition, Alerts: slices.Clone(inc.alerts),
-			CamEvents: slices.Clone(inc.camEvents), Excluded: slices.Clone(inc.excluded), Timeline: slices.Clone(inc.timeline)}
+			CamEvents: slices.Clone(inc.camEvents), Excluded: slices.Clone(inc.excluded), Notes: slices.Clone(inc.notes),
+			Timeline: slices.Clone(inc.timeline)}
 		for _, t := range inc.tiers {
 			is.Tiers = append(is.Tiers, tierState{Tier: t.Tier, State: t.state, Units: tierUnitStates(t.units),
 				Recommended: tierUnitStates(t.recommended), Posts: slices.Clone(t.posts)})
@@ -205,7 +207,7 @@ func Restore(cfg Config, snapshot []byte) (*Engine, error) {
 		inc := &incident{id: s.ID, closed: s.Closed, priority: s.Priority, category: s.Category, scene: s.Scene,
 			address: s.Address, zone: s.Zone, received: s.Received, lastSeen: s.LastSeen, closedAt: s.ClosedAt,
 			disposition: s.Disposition, alerts: s.Alerts, camEvents: s.CamEvents, excluded: s.Excluded,
-			timeline: s.Timeline}
+			notes: s.Notes, timeline: s.Timeline}
 		for _, ts := range s.Tiers {
 			inc.tiers = append(inc.tiers, &tier{Tier: ts.Tier, kinds: ts.Tier.kinds(), state: ts.State, units: tierUnitsFrom(ts.Units),
 				recommended: tierUnitsFrom(ts.Recommended), posts: ts.Posts})

@@ -80,8 +80,10 @@ func randomStream(seed uint64, units, n int) []Event {
 			evs = append(evs, &Assign{T: t, Incident: fmt.Sprintf("INC-%06d", 1+r.IntN(incidents+1)), Unit: id, Tier: r.IntN(4), By: "op:1"})
 		case k < 97:
 			evs = append(evs, &Release{T: t, Incident: fmt.Sprintf("INC-%06d", 1+r.IntN(incidents+1)), Unit: id, By: "op:1"})
-		default:
+		case k < 99:
 			evs = append(evs, &Close{T: t, Incident: fmt.Sprintf("INC-%06d", 1+r.IntN(incidents+1)), Disposition: "done", By: "op:2"})
+		default:
+			evs = append(evs, &Note{T: t, Incident: fmt.Sprintf("INC-%06d", 1+r.IntN(incidents+1)), Text: "  seen near the gate ", By: "op:3"})
 		}
 	}
 	return evs

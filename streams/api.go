@@ -229,6 +229,7 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("POST /api/v1/incidents/{id}/assign", s.route("assign", []Role{Operator}, s.assign))
 	mux.HandleFunc("POST /api/v1/incidents/{id}/release", s.route("release", []Role{Operator}, s.release))
 	mux.HandleFunc("POST /api/v1/incidents/{id}/close", s.route("close", []Role{Operator}, s.close))
+	mux.HandleFunc("POST /api/v1/incidents/{id}/notes", s.route("note", []Role{Operator}, s.note))
 	mux.HandleFunc("POST /api/v1/units/{id}/status", s.route("unit_status", []Role{Operator, UnitRole}, s.unitStatus))
 	mux.HandleFunc("GET /api/v1/incidents", s.route("get_incidents", staff, s.getIncidents))
 	mux.HandleFunc("GET /api/v1/incidents/{id}", s.route("get_incident", append(staff, UnitRole), s.getIncident))
@@ -513,6 +514,42 @@ func (s *Server) close(r *http.Request, p Principal) (int, any, *Error) {
 		return 0, nil, err
 	}
 	return s.command(r, ev, id)
+}
+
+// noteAnswer is the answer to a note: the note as the incident keeps it.
+type noteAnswer struct {
+	Incident string          `json:"incident"`
+	T        dispatch.Millis `json:"t"`
+	By       string          `json:"by"`
+	Text     string          `json:"text"`
+}
+
+func (s *Server) note(r *http.Request, p Principal) (int, any, *Error) {
+	b, err := body(r, s.Limits.MaxBody)
+	if err != nil {
+		return 0, nil, err
+	}
+	id := r.PathValue("id")
+	ev, err := DecodeNote(id, b, s.now(), p.Name())
+	if err != nil {
+		return 0, nil, err
+	}
+	if _, _, err := s.commit(r.Context(), "", ev); err != nil {
+		return 0, nil, err
+	}
+	// The engine stamps the note with its clock; the newest note of this author and
+	// text is this one (or one just like it, which answers the same).
+	ans := noteAnswer{Incident: id, T: dispatch.Millis{Time: ev.T}, By: ev.By, Text: ev.Text}
+	s.Loop.Read(func(e *dispatch.Engine) {
+		v, _ := e.Incident(id)
+		for n := len(v.Notes) - 1; n >= 0; n-- {
+			if v.Notes[n].By == ev.By && v.Notes[n].Text == ev.Text {
+				ans.T = v.Notes[n].T
+				break
+			}
+		}
+	})
+	return http.StatusCreated, ans, nil
 }
 
 func (s *Server) unitStatus(r *http.Request, p Principal) (int, any, *Error) {

@@ -4,6 +4,7 @@ package streams
 // in-process server of hub_test.go.
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -70,5 +71,59 @@ func TestUnitAccepts(t *testing.T) {
 	}
 	if lines != 1 {
 		t.Fatalf("%d timeline lines say P-17 accepted, want 1: %v", lines, v["timeline"])
+	}
+}
+
+// errField is the field of an error answer.
+func errField(m map[string]any) string {
+	e, _ := m["error"].(map[string]any)
+	f, _ := e["field"].(string)
+	return f
+}
+
+// TestNotesHTTP: operators write notes on open and closed incidents; the note is the
+// answer, on the incident and its timeline, and in the walls' incident frames; bad
+// text is 400 naming "text", an unknown incident 404, other roles 403.
+func TestNotesHTTP(t *testing.T) {
+	s := newTestServer(t, 20*time.Millisecond)
+	inc := s.must(201, "POST", "/api/v1/alerts", tokIngest, `{"id":"110-1","lat":24.5,"lng":118.12,"category":"dispute","priority":3}`)["incident"].(string)
+	wall := s.subscribe(tokOperator, `{"type":"subscribe","view":"wall"}`)
+	wall.expect("snapshot", nil)
+
+	n := s.must(201, "POST", "/api/v1/incidents/"+inc+"/notes", tokOperator, `{"text":"  两人在门口争吵 "}`)
+	if n["incident"] != inc || n["text"] != "两人在门口争吵" || !strings.HasPrefix(n["by"].(string), "operator:") || len(n["t"].(string)) != 24 || len(n) != 4 {
+		t.Fatalf("note answer %v", n)
+	}
+	wall.expect("incident", func(m map[string]any) bool {
+		notes, _ := m["notes"].([]any)
+		return m["id"] == inc && len(notes) == 1
+	})
+	for _, tc := range []struct {
+		token, path, body string
+		code              int
+		field             string
+	}{
+		{tokOperator, inc, `{"text":"   "}`, 400, "text"},
+		{tokOperator, inc, `{}`, 400, "text"},
+		{tokOperator, inc, `{"text":7}`, 400, "text"},
+		{tokOperator, inc, `{"text":"` + strings.Repeat("争", 2001) + `"}`, 400, "text"},
+		{tokOperator, "INC-999999", `{"text":"hello"}`, 404, ""},
+		{tokSupervisor, inc, `{"text":"hello"}`, 403, ""},
+		{tokP17, inc, `{"text":"hello"}`, 403, ""},
+	} {
+		if code, m := s.do("POST", "/api/v1/incidents/"+tc.path+"/notes", tc.token, tc.body); code != tc.code || errField(m) != tc.field {
+			t.Errorf("%.40s on %s: %d %v, want %d field %q", tc.body, tc.path, code, m, tc.code, tc.field)
+		}
+	}
+	s.must(200, "POST", "/api/v1/incidents/"+inc+"/close", tokOperator, `{"disposition":"mediated"}`)
+	s.must(201, "POST", "/api/v1/incidents/"+inc+"/notes", tokAdmin, `{"text":"both parties went home"}`)
+	v := s.must(200, "GET", "/api/v1/incidents/"+inc, tokSupervisor, "")
+	notes := v["notes"].([]any)
+	if len(notes) != 2 || notes[0].(map[string]any)["text"] != "两人在门口争吵" || notes[1].(map[string]any)["text"] != "both parties went home" {
+		t.Fatalf("notes %v", v["notes"])
+	}
+	lines := v["timeline"].([]any)
+	if l := lines[len(lines)-1].(map[string]any); l["what"] != "note: both parties went home" || !strings.HasPrefix(l["by"].(string), "admin:") {
+		t.Errorf("last timeline line %v", l)
 	}
 }

@@ -751,6 +751,31 @@ func DecodeClose(incident string, body []byte, now time.Time, by string) (*dispa
 	return &dispatch.Close{T: stamp(now), Incident: incident, Disposition: in.Disposition, By: by}, nil
 }
 
+// DecodeNote reads the body of POST /api/v1/incidents/{id}/notes: {"text"}, required,
+// trimmed, 1 to dispatch.MaxNoteLength characters.
+func DecodeNote(incident string, body []byte, now time.Time, by string) (*dispatch.Note, *Error) {
+	if err := checkWireID("incident", incident, MaxEventID, true); err != nil {
+		return nil, err
+	}
+	var in struct {
+		Text *string `json:"text"`
+	}
+	if err := decodeObject(body, &in, "t"); err != nil {
+		return nil, err
+	}
+	if in.Text == nil {
+		return nil, Invalid("text", "text is required")
+	}
+	text, ok := dispatch.NoteText(*in.Text)
+	if !ok {
+		if text == "" {
+			return nil, Invalid("text", "text is empty")
+		}
+		return nil, Invalid("text", "text is longer than %d characters", dispatch.MaxNoteLength)
+	}
+	return &dispatch.Note{T: stamp(now), Incident: incident, Text: text, By: by}, nil
+}
+
 // DecodeStatus reads the body of POST /api/v1/units/{id}/status (and a handheld's
 // {"type":"status",…} message): {"status","incident"}; status is required.
 func DecodeStatus(unit string, body []byte, now time.Time, by string) (*dispatch.SetStatus, *Error) {

@@ -143,6 +143,8 @@ func (b *batch) addEvent(seq int64, n int, ev dispatch.Event, changes []dispatch
 		return b.audit(seq, n, ev, e.By, e.Incident)
 	case *dispatch.Close:
 		return b.audit(seq, n, ev, e.By, e.Incident)
+	case *dispatch.Note:
+		return b.audit(seq, n, ev, e.By, e.Incident)
 	case *dispatch.SetStatus:
 		return b.audit(seq, n, ev, e.By, e.Unit)
 	}

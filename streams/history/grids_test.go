@@ -13,7 +13,7 @@ import (
 
 // TestGridsAcceptance: a grid day counts the units sent to its incidents and those
 // that acknowledged their order within 30 s (an accept, or an en route report without
-// one); days begin at the midnight of the zone asked for.
+// one); days begin at the midnight of the zone asked for. Notes are audited.
 func TestGridsAcceptance(t *testing.T) {
 	ctx := context.Background()
 	s := openStore(t, pgtest.Database(t))
@@ -36,6 +36,7 @@ func TestGridsAcceptance(t *testing.T) {
 		[]dispatch.Event{&dispatch.AlertReceived{ID: "B", T: at(25), Lat: 24.52, Lng: 118.14, Category: dispatch.Fire, Priority: 2}},
 		[]dispatch.Event{&dispatch.SetStatus{T: at(30), Unit: "C4", Status: dispatch.Enroute, By: "unit:C4"}},  // 5 s: in time
 		[]dispatch.Event{&dispatch.SetStatus{T: at(50), Unit: "C2", Status: dispatch.Accepted, By: "unit:C2"}}, // 45 s: late
+		[]dispatch.Event{&dispatch.Note{T: at(55), Incident: "INC-000001", Text: "C2 was stuck at the lights", By: "operator:ab12"}},
 		[]dispatch.Event{&dispatch.Tick{T: at(60)}})
 	for _, m := range msgs {
 		if _, err := lg.Append(ctx, "", m...); err != nil {
@@ -45,6 +46,14 @@ func TestGridsAcceptance(t *testing.T) {
 	w, stop := runWriter(t, s, lg, cfg)
 	waitFor(t, w, uint64(len(msgs)), time.Minute)
 	stop()
+
+	// The note is audited, and on the incident's document.
+	if n := count(t, s, `SELECT count(*) FROM audit WHERE kind = 'note' AND subject = 'INC-000001' AND actor = 'operator:ab12'`); n != 1 {
+		t.Errorf("%d audit rows of the note, want 1", n)
+	}
+	if n := count(t, s, `SELECT count(*) FROM incidents WHERE id = 'INC-000001' AND doc->'notes'->0->>'text' = 'C2 was stuck at the lights'`); n != 1 {
+		t.Errorf("the incident's document has not the note")
+	}
 
 	shanghai, err := time.LoadLocation("Asia/Shanghai")
 	if err != nil {
