@@ -122,6 +122,7 @@ type TierUnitView struct {
 // TierView is a tier clock as readers see it.
 type TierView struct {
 	Tier        int            `json:"tier"`
+	Name        string         `json:"name,omitempty"` // the plan's name for it
 	Deadline    float64        `json:"deadline_s"`
 	Due         Millis         `json:"due"`
 	Needed      int            `json:"needed"`
@@ -194,7 +195,7 @@ func (e *Engine) incidentView(inc *incident) IncidentView {
 		v.Status = "closed"
 	}
 	for n, t := range inc.tiers {
-		v.Tiers = append(v.Tiers, TierView{Tier: n + 1, Deadline: t.Deadline.Seconds(),
+		v.Tiers = append(v.Tiers, TierView{Tier: n + 1, Name: t.Name, Deadline: t.Deadline.Seconds(),
 			Due: Millis{inc.received.Add(t.Deadline)}, Needed: t.Units, Perimeter: t.Perimeter, State: t.state,
 			Units: e.tierUnitViews(t.units), Recommended: e.tierUnitViews(t.recommended)})
 	}

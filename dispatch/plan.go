@@ -16,6 +16,9 @@ import (
 
 // Tier is one circle of a response plan.
 type Tier struct {
+	// Name is what the district calls the tier (先期到场, 合围…), shown with its clock;
+	// empty: the pages name it by its number and whether it goes to the perimeter.
+	Name      string        `json:"name,omitempty"`
 	Deadline  time.Duration `json:"deadline"`
 	Forces    []Force       `json:"forces,omitempty"` // empty: any force
 	Modes     []geo.Mode    `json:"modes,omitempty"`  // empty: any mode
