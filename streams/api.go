@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -234,6 +235,7 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /api/v1/incidents", s.route("get_incidents", staff, s.getIncidents))
 	mux.HandleFunc("GET /api/v1/incidents/{id}", s.route("get_incident", append(staff, UnitRole), s.getIncident))
 	// Units read coverage too: the handheld draws the district's outline from its cells.
+	mux.HandleFunc("GET /api/v1/incidents/{id}/candidates", s.route("get_candidates", staff, s.getCandidates))
 	mux.HandleFunc("GET /api/v1/coverage", s.route("get_coverage", append(staff, UnitRole), s.getCoverage))
 	mux.HandleFunc("GET /api/v1/history/incidents", s.route("history_incidents", staff, s.getHistoryIncidents))
 	mux.HandleFunc("GET /api/v1/history/grids", s.route("history_grids", staff, s.getHistoryGrids))
@@ -635,6 +637,46 @@ func onIncident(v dispatch.IncidentView, unit string) bool {
 		}
 	}
 	return false
+}
+
+// maxCandidates bounds the limit of GET /api/v1/incidents/{id}/candidates.
+const maxCandidates = 50
+
+// getCandidates: GET /api/v1/incidents/{id}/candidates?tier=N&limit=K, the units an
+// operator could send to a tier, by the engine's travel times, and the soonest it
+// could not, with why.
+func (s *Server) getCandidates(r *http.Request, _ Principal) (int, any, *Error) {
+	q := r.URL.Query()
+	if q.Get("tier") == "" {
+		return 0, nil, Invalid("tier", "tier is required")
+	}
+	tier, err := strconv.Atoi(q.Get("tier"))
+	if err != nil || tier < 1 {
+		return 0, nil, Invalid("tier", "want a tier number from 1")
+	}
+	limit := 10
+	if v := q.Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > maxCandidates {
+			return 0, nil, Invalid("limit", "want 1 to %d", maxCandidates)
+		}
+		limit = n
+	}
+	id := r.PathValue("id")
+	var v dispatch.CandidatesView
+	var cerr error
+	s.Loop.Read(func(e *dispatch.Engine) { v, cerr = e.Candidates(id, tier, limit) })
+	switch {
+	case errors.Is(cerr, dispatch.ErrUnknownIncident):
+		return 0, nil, Errorf("not_found", "", "no incident %q", id)
+	case errors.Is(cerr, dispatch.ErrNoSuchTier):
+		return 0, nil, Invalid("tier", "%v", cerr)
+	case errors.Is(cerr, dispatch.ErrIncidentClosed):
+		return 0, nil, Errorf("conflict", "", "%v: no unit can be sent", cerr)
+	case cerr != nil:
+		return 0, nil, Errorf("unavailable", "", "%v", cerr)
+	}
+	return http.StatusOK, v, nil
 }
 
 func (s *Server) getCoverage(r *http.Request, _ Principal) (int, any, *Error) {

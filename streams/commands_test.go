@@ -4,6 +4,8 @@ package streams
 // in-process server of hub_test.go.
 
 import (
+	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -125,5 +127,73 @@ func TestNotesHTTP(t *testing.T) {
 	lines := v["timeline"].([]any)
 	if l := lines[len(lines)-1].(map[string]any); l["what"] != "note: both parties went home" || !strings.HasPrefix(l["by"].(string), "admin:") {
 		t.Errorf("last timeline line %v", l)
+	}
+}
+
+// TestCandidatesHTTP: the candidates of a tier, soonest first by the engine's travel
+// times, eligible then not, in the shape the pages read; bad tier or limit 400, an
+// unknown incident 404, units and ingest 403.
+func TestCandidatesHTTP(t *testing.T) {
+	s := newTestServer(t, 0)
+	for _, u := range []struct{ id, body, lng string }{
+		{"P-17", `{"callsign":"湖里巡17","force":"police","mode":"car"}`, "118.125"},
+		{"P-18", `{"force":"police","mode":"car"}`, "118.13"},
+		{"V-1", `{"force":"volunteer","mode":"foot"}`, "118.1203"},
+		{"P-20", `{"force":"patrol","mode":"bike"}`, "118.135"},
+	} {
+		s.must(200, "PUT", "/api/v1/units/"+u.id, tokOperator, u.body)
+		s.must(202, "POST", "/api/v1/fixes", tokIngest, `[{"unit":"`+u.id+`","lat":24.5,"lng":`+u.lng+`}]`)
+	}
+	inc := s.must(201, "POST", "/api/v1/alerts", tokIngest, `{"id":"110-1","lat":24.5,"lng":118.12,"category":"criminal","priority":2}`)["incident"].(string)
+	// The default plan sends all four (tier 1, 2 and the perimeter's two): none can go again.
+	v := s.must(200, "GET", "/api/v1/incidents/"+inc+"/candidates?tier=2", tokSupervisor, "")
+	if v["incident"] != inc || v["tier"] != 2.0 || v["deadline_s"] != 180.0 {
+		t.Fatalf("candidates head %v", v)
+	}
+	var got []string
+	for _, c := range v["candidates"].([]any) {
+		c := c.(map[string]any)
+		for _, k := range []string{"unit", "callsign", "force", "mode", "status", "eta_s", "eligible", "recommended", "why"} {
+			if _, ok := c[k]; !ok {
+				t.Fatalf("candidate without %q: %v", k, c)
+			}
+		}
+		got = append(got, fmt.Sprintf("%v %v %v %v", c["unit"], c["eligible"], c["why"], c["on"]))
+	}
+	want := []string{"V-1 false on_this_incident <nil>", "P-17 false on_this_incident <nil>", "P-18 false on_this_incident <nil>",
+		"P-20 false on_this_incident <nil>"}
+	if !slices.Equal(got, want) {
+		t.Fatalf("candidates\n got %q\nwant %q", got, want)
+	}
+	for _, tc := range []struct {
+		token, query string
+		code         int
+		field        string
+	}{
+		{tokOperator, "", 400, "tier"},
+		{tokOperator, "?tier=x", 400, "tier"},
+		{tokOperator, "?tier=0", 400, "tier"},
+		{tokOperator, "?tier=4", 400, "tier"},
+		{tokOperator, "?tier=1&limit=51", 400, "limit"},
+		{tokOperator, "?tier=1&limit=0", 400, "limit"},
+		{tokOperator, "?tier=1&limit=50", 200, ""},
+		{tokP17, "?tier=1", 403, ""},
+		{tokIngest, "?tier=1", 403, ""},
+	} {
+		if code, m := s.do("GET", "/api/v1/incidents/"+inc+"/candidates"+tc.query, tc.token, ""); code != tc.code || errField(m) != tc.field {
+			t.Errorf("%s: %d %v, want %d field %q", tc.query, code, m, tc.code, tc.field)
+		}
+	}
+	// A unit on another incident (as urgent, so the planner leaves it there) may be
+	// pulled by hand: eligible, saying where it is.
+	s.must(200, "PUT", "/api/v1/units/P-19", tokOperator, `{"force":"police","mode":"motorbike"}`)
+	s.must(202, "POST", "/api/v1/fixes", tokIngest, `[{"unit":"P-19","lat":24.53,"lng":118.12}]`)
+	other := s.must(201, "POST", "/api/v1/alerts", tokIngest, `{"id":"110-2","lat":24.53,"lng":118.121,"category":"fire","priority":2}`)["incident"].(string)
+	c := s.must(200, "GET", "/api/v1/incidents/"+inc+"/candidates?tier=2&limit=1", tokOperator, "")["candidates"].([]any)
+	if first := c[0].(map[string]any); first["unit"] != "P-19" || first["eligible"] != true || first["why"] != "assigned" || first["on"] != other {
+		t.Errorf("candidates with P-19 on %s: %v", other, c)
+	}
+	if code, m := s.do("GET", "/api/v1/incidents/INC-999999/candidates?tier=1", tokOperator, ""); code != 404 {
+		t.Errorf("unknown incident: %d %v", code, m)
 	}
 }
