@@ -65,9 +65,13 @@ type GridDay struct {
 // maxHistoryCells bounds the res-9 cells an area of cells may come to.
 const maxHistoryCells = 200_000
 
-// parseHistoryQuery reads the query of a history request.
-func parseHistoryQuery(v url.Values, now time.Time) (HistoryQuery, *Error) {
-	q := HistoryQuery{To: now, Limit: 1000, Res: 7, Location: time.UTC}
+// parseHistoryQuery reads the query of a history request; days begin at loc's
+// midnight (nil: UTC) unless it names a zone (tz).
+func parseHistoryQuery(v url.Values, now time.Time, loc *time.Location) (HistoryQuery, *Error) {
+	if loc == nil {
+		loc = time.UTC
+	}
+	q := HistoryQuery{To: now, Limit: 1000, Res: 7, Location: loc}
 	q.From = now.Add(-24 * time.Hour)
 	for _, f := range []struct {
 		name string
@@ -189,7 +193,7 @@ func (s *Server) historyQuery(r *http.Request) (HistoryQuery, *Error) {
 	if s.History == nil {
 		return HistoryQuery{}, Errorf("unavailable", "", "history needs a database: start commandd with --pg")
 	}
-	return parseHistoryQuery(r.URL.Query(), s.now())
+	return parseHistoryQuery(r.URL.Query(), s.now(), s.Location)
 }
 
 // getHistoryIncidents: GET /api/v1/history/incidents, as JSON or (format=geojson) a
