@@ -168,6 +168,51 @@ func TestBrowserWall(t *testing.T) {
 	if !strings.Contains(detail, "armed robbery") || !strings.Contains(detail, "预计") || !strings.Contains(detail, "刑事") {
 		t.Errorf("the selected incident shows %q", detail)
 	}
+
+	// A note, typed at the wall: on the incident and its timeline.
+	browse(t, ctx, "add a note",
+		chromedp.SendKeys("#note-text", "嫌疑人穿红色外套"),
+		click(`#detail-body button[data-act="note"]`),
+		until(`document.querySelector('#detail-body').textContent.includes('嫌疑人穿红色外套') && document.querySelector('#note-text').value === ""`))
+	v := s.must(200, "GET", "/api/v1/incidents/"+inc, tokSupervisor, "")
+	if notes, _ := v["notes"].([]any); len(notes) != 1 || notes[0].(map[string]any)["text"] != "嫌疑人穿红色外套" {
+		t.Errorf("the note on the incident: %v", v["notes"])
+	}
+
+	// Send another unit: the engine's own ranking, soonest first, and the one chosen goes.
+	var cands []string
+	browse(t, ctx, "send another unit",
+		click(`#detail-body button[data-act="pick"][data-tier="2"]`),
+		until(`document.querySelectorAll('#detail-body tr.cand button[data-act="assign"]').length > 0`),
+		eval(`[...document.querySelectorAll('#detail-body tr.cand')].map((r) => r.dataset.unit)`, &cands))
+	ranked := s.must(200, "GET", "/api/v1/incidents/"+inc+"/candidates?tier=2&limit=8", tokOperator, "")
+	var want []string
+	for _, c := range ranked["candidates"].([]any) {
+		want = append(want, c.(map[string]any)["unit"].(string))
+	}
+	if strings.Join(cands, ",") != strings.Join(want, ",") {
+		t.Errorf("the wall offers %v, the engine ranks %v", cands, want)
+	}
+	var chosen string
+	browse(t, ctx, "choose one",
+		eval(`(() => { const b = document.querySelector('#detail-body tr.cand button[data-act="assign"]'); b.click(); return b.dataset.unit; })()`, &chosen),
+		until(`!document.querySelector('#detail-body tr.cand')`))
+	s.eventually("/api/v1/incidents/"+inc, func(m map[string]any) bool { return onTier(m, 2, chosen) })
+}
+
+// onTier reports whether an incident (as the API gives it) has unit on tier n.
+func onTier(inc map[string]any, n int, unit string) bool {
+	tiers, _ := inc["tiers"].([]any)
+	if len(tiers) < n {
+		return false
+	}
+	units, _ := tiers[n-1].(map[string]any)["units"].([]any)
+	for _, u := range units {
+		if u.(map[string]any)["unit"] == unit {
+			return true
+		}
+	}
+	return false
 }
 
 // TestBrowserHandheld: an officer's handheld gets an assignment (the alarm's blinking
@@ -204,7 +249,7 @@ func TestBrowserHandheld(t *testing.T) {
 	browse(t, ctx, "the assignment arrives",
 		until(fmt.Sprintf(`commandd.job() && commandd.job().incident === %q`, inc)),
 		until(`document.querySelector('#job').classList.contains('new')`),
-		until(`document.querySelector('#minimap circle.me') && document.querySelector('#minimap circle.scene')`),
+		until(`!!document.querySelector('#minimap circle.me') && !!document.querySelector('#minimap circle.scene')`),
 		screenshot(t, "handheld.png"),
 		click("#accept"),
 		until(`!document.querySelector('#job').classList.contains('new')`),
@@ -233,7 +278,8 @@ func TestBrowserHandheld(t *testing.T) {
 	// Cleared from tier 2 too, it is sent on to tier 3, around the scene: the handheld
 	// sends it to its post, and says so.
 	browse(t, ctx, "to the perimeter",
-		click("#accept"), click("#enroute"), until(`commandd.me().status === "enroute"`),
+		click("#accept"), until(`commandd.me().status === "accepted"`),
+		click("#enroute"), until(`commandd.me().status === "enroute"`),
 		click("#onscene"), until(`commandd.me().status === "onscene"`),
 		click("#clear"),
 		until(`commandd.job() && commandd.job().tier === 3 && commandd.target() && commandd.target().post`),

@@ -486,3 +486,20 @@ func TestCityReport(t *testing.T) {
 		t.Errorf("report JSON %s lacks the fields of the issue's example", b)
 	}
 }
+
+// TestDemoRefusesTokensItCannotUse: --demo with a tokens file that has no ingest (and
+// no admin) token says so and stops, instead of announcing a city that never comes.
+func TestDemoRefusesTokensItCannotUse(t *testing.T) {
+	dir := t.TempDir()
+	tokens := filepath.Join(dir, "tokens")
+	if err := os.WriteFile(tokens, []byte(tokOperator+" operator\n"+tokSupervisor+" supervisor\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command(binary, "--demo", "--listen", "127.0.0.1:0", "--data", dir, "--tokens", tokens).CombinedOutput()
+	if err == nil {
+		t.Fatalf("commandd --demo started with tokens it cannot use:\n%s", out)
+	}
+	if !strings.Contains(string(out), "ingest") || !strings.Contains(string(out), tokens) {
+		t.Errorf("commandd --demo did not say which token is missing where:\n%s", out)
+	}
+}

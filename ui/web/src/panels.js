@@ -168,7 +168,7 @@ function pickerRows(picker, tr) {
       const why = c.why ? t(`why.${c.why}`, { on: c.on || "" }) : "";
       const kind = `${word("force", c.force)} · ${word("mode", c.mode)}`;
       return `<tr class="cand${c.eligible ? "" : " dim"}" data-unit="${esc(c.unit)}"><td>${esc(c.callsign || c.unit)}<div class="dim">${esc(kind)}</div></td>
-        <td>${esc(t("unit.eta", { eta: fmtSecs(c.eta_s) }))}</td><td>${esc(why || word("status", c.status))}${c.recommended ? ` · ${esc(t("unit.recommended"))}` : ""}</td>
+        <td>${c.eta_s == null ? "–" : esc(t("unit.eta", { eta: fmtSecs(c.eta_s) }))}</td><td>${esc(why || word("status", c.status))}${c.recommended ? ` · ${esc(t("unit.recommended"))}` : ""}</td>
         <td>${c.eligible ? `<button class="btn primary" data-act="assign" data-unit="${esc(c.unit)}" data-tier="${tr.tier}">${esc(t("act.send"))}</button>` : ""}</td></tr>`;
     })
     .join("");
