@@ -15,6 +15,7 @@ var nullable = map[string]bool{
 	"incident":               true, // a camera event that raised or joined no incident
 	"met_share":              true, // history grids: nothing decided that day
 	"median_first_arrival_s": true,
+	"eta_s":                  true, // a candidate with no position yet has no ETA
 }
 
 // nulls lists the paths of v holding a null where the contract wants a value (a list
@@ -93,13 +94,19 @@ func TestNoNullLists(t *testing.T) {
 		t.Fatalf("a fight seen at %.2f confidence raised no incident: %v", 0.97, ans)
 	}
 	raised := get("/api/v1/incidents/"+inc, tokOperator).(map[string]any)
-	if alerts, ok := raised["alerts"].([]any); !ok || len(alerts) != 0 {
-		t.Errorf("a camera-raised incident's alerts: %v, want []", raised["alerts"])
+	for _, list := range []string{"alerts", "notes"} {
+		if l, ok := raised[list].([]any); !ok || len(l) != 0 {
+			t.Errorf("a camera-raised incident's %s: %v, want []", list, raised[list])
+		}
 	}
 	check("camera-raised incident", raised)
 	check("alert answer", s.must(201, "POST", "/api/v1/alerts", tokIngest,
 		`{"id":"110-NULLS-1","lat":24.5,"lng":118.12,"category":"dispute","priority":3}`))
 	check("fixes answer", s.must(202, "POST", "/api/v1/fixes", tokIngest, `[]`))
+	check("note answer", s.must(201, "POST", "/api/v1/incidents/"+inc+"/notes", tokOperator, `{"text":"两人扭打，一人倒地"}`))
+	for tier := 1; tier <= len(raised["tiers"].([]any)); tier++ {
+		check("candidates", get(fmt.Sprintf("/api/v1/incidents/%s/candidates?tier=%d&limit=50", inc, tier), tokOperator))
+	}
 	closed := s.must(200, "POST", "/api/v1/incidents/"+inc+"/close", tokOperator, `{"disposition":"seen to"}`)
 	check("close answer", closed)
 

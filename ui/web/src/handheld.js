@@ -7,7 +7,7 @@
 import { cellsToMultiPolygon } from "h3-js";
 import { api, config, connect, token } from "./net.js";
 import { esc } from "./panels.js";
-import { fmtDistance, fmtSecs, t, translatePage, word } from "./i18n.js";
+import { errorText, fmtDistance, fmtSecs, t, translatePage, word } from "./i18n.js";
 import { createAlarm } from "./alarm.js";
 
 document.getElementById("unbuilt").remove();
@@ -60,7 +60,7 @@ const link = connect(
         }
         break;
       case "error":
-        $("near").textContent = m.error.message;
+        $("near").textContent = errorText(m.error);
         break;
     }
     render();
@@ -118,7 +118,7 @@ if (navigator.geolocation) {
       $("gps").textContent = t("hand.gps", { m: Math.round(p.coords.accuracy || 0) });
       render();
     },
-    (e) => ($("gps").textContent = "GPS: " + e.message),
+    (e) => ($("gps").textContent = [1, 2, 3].includes(e.code) ? t(`hand.gpsError${e.code}`) : `GPS: ${e.message}`),
     { enableHighAccuracy: true, maximumAge: 5000 },
   );
 }

@@ -44,11 +44,15 @@ const TABLES = {
     "hand.accept": "接警", "hand.enroute": "出发", "hand.onscene": "到场", "hand.clear": "处置完毕",
     "hand.post": "前往合围岗位（不是现场）", "hand.scene": "前往现场", "hand.near": "附近未结警情：",
     "hand.signin": "请用本单位的令牌登录。", "hand.token": "单位令牌", "hand.signinButton": "登录",
-    "hand.gpsOff": "GPS 关闭", "hand.gps": "GPS ±{m} 米", "hand.tier": "第{n}层",
+    "hand.gpsOff": "GPS 关闭", "hand.gpsError1": "GPS 未获授权", "hand.gpsError2": "GPS 无信号", "hand.gpsError3": "GPS 超时", "hand.gps": "GPS ±{m} 米", "hand.tier": "第{n}层",
     "replay.play": "播放", "replay.pause": "暂停", "replay.ended": "已结束", "replay.paused": "已暂停",
     "replay.pick": "选择要回放的警情", "replay.wall": "当时的警情队列", "replay.incident": "该警情",
     "dur.s": "{s}秒", "dur.ms": "{m}:{s}", "dur.min": "{m}分钟", "dist.m": "{n} 米", "dist.km": "{n} 公里",
     "p": "{n}级",
+    "error.invalid_argument": "请求有误", "error.unauthenticated": "令牌无效或已过期，请重新登录",
+    "error.permission_denied": "无此权限", "error.not_found": "未找到", "error.conflict": "与当前状态冲突",
+    "error.too_large": "内容过大", "error.rate_limited": "操作过于频繁，请稍候", "error.unavailable": "服务暂不可用，请重试",
+    "error.network": "无法连接服务器",
   },
   en: {
     "category.criminal": "criminal", "category.public_order": "public order", "category.traffic": "traffic",
@@ -87,11 +91,15 @@ const TABLES = {
     "hand.accept": "Accept", "hand.enroute": "En route", "hand.onscene": "On scene", "hand.clear": "Clear",
     "hand.post": "to your perimeter post (not the scene)", "hand.scene": "to the scene", "hand.near": "Open nearby:",
     "hand.signin": "Sign in with this unit's token.", "hand.token": "unit token", "hand.signinButton": "Sign in",
-    "hand.gpsOff": "GPS off", "hand.gps": "GPS ±{m} m", "hand.tier": "tier {n}",
+    "hand.gpsOff": "GPS off", "hand.gpsError1": "GPS not allowed", "hand.gpsError2": "no GPS fix", "hand.gpsError3": "GPS timed out", "hand.gps": "GPS ±{m} m", "hand.tier": "tier {n}",
     "replay.play": "play", "replay.pause": "pause", "replay.ended": "ended", "replay.paused": "paused",
     "replay.pick": "Pick an incident", "replay.wall": "Incidents on the wall then", "replay.incident": "The incident",
     "dur.s": "{s}s", "dur.ms": "{m}:{s}", "dur.min": "{m} min", "dist.m": "{n} m", "dist.km": "{n} km",
     "p": "P{n}",
+    "error.invalid_argument": "not accepted", "error.unauthenticated": "token not valid: sign in again",
+    "error.permission_denied": "not allowed", "error.not_found": "not found", "error.conflict": "not possible now",
+    "error.too_large": "too large", "error.rate_limited": "too many requests: wait a moment", "error.unavailable": "the server cannot answer now: retry",
+    "error.network": "the server cannot be reached",
   },
 };
 
@@ -174,4 +182,13 @@ export function districtMidnight(ms) {
   const local = ms + off;
   const day = local - (((local % 86400000) + 86400000) % 86400000);
   return day - offsetAt(day - off);
+}
+
+// errorText says what went wrong in the page's language: what the error code means,
+// then the server's own words (for the engineer).
+export function errorText(err) {
+  const code = err && err.code;
+  const said = code ? t(`error.${code}`) : "";
+  const msg = (err && err.message) || "";
+  return said && said !== `error.${code}` ? `${said}${msg ? ` (${msg})` : ""}` : msg;
 }

@@ -1,7 +1,7 @@
 // The page's link to commandd: the token, REST calls, and a WebSocket that reconnects
 // by itself and resumes where it left off (the subscribe carries the last seq seen).
 
-import { setZone } from "./i18n.js";
+import { errorText, setZone } from "./i18n.js";
 
 const params = new URLSearchParams(location.search);
 
@@ -17,12 +17,19 @@ export const token = (() => {
 
 export const param = (name) => params.get(name);
 
+// api calls the server; a refusal throws an Error whose message says, in the page's
+// language, what its code means, and whose code is the contract's.
 export async function api(method, path, body) {
-  const res = await fetch(path, {
-    method,
-    headers: { Authorization: "Bearer " + token, "Content-Type": "application/json" },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
+  let res;
+  try {
+    res = await fetch(path, {
+      method,
+      headers: { Authorization: "Bearer " + token, "Content-Type": "application/json" },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+  } catch (e) {
+    throw Object.assign(new Error(errorText({ code: "network", message: e.message })), { code: "network" });
+  }
   const text = await res.text();
   let data = null;
   try {
@@ -31,8 +38,8 @@ export async function api(method, path, body) {
     data = { error: { message: text } };
   }
   if (!res.ok) {
-    const msg = data && data.error ? data.error.message : res.statusText;
-    throw new Error(`${method} ${path}: ${res.status} ${msg}`);
+    const e = (data && data.error) || { message: res.statusText };
+    throw Object.assign(new Error(errorText(e)), { code: e.code, status: res.status });
   }
   return data;
 }

@@ -5,7 +5,7 @@ import { api, config, connect, param } from "./net.js";
 import { applyFrame, createState } from "./state.js";
 import { createMap } from "./mapview.js";
 import { esc, guard, panelErrors, renderDetail, renderQueue, renderUnitCounts } from "./panels.js";
-import { fmtTime, t, translatePage, word } from "./i18n.js";
+import { errorText, fmtTime, t, translatePage, word } from "./i18n.js";
 
 document.getElementById("unbuilt").remove();
 document.querySelector(".wall").hidden = false;
@@ -54,7 +54,7 @@ function play(id) {
         showClock();
         return;
       }
-      if (m.type === "error") $("state").textContent = m.error.message;
+      if (m.type === "error") $("state").textContent = errorText(m.error);
       if (applyFrame(state, m) && m.type === "snapshot") view.cameras([...state.cameras.values()]);
     },
     (s, reason) => {
