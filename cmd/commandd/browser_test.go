@@ -137,7 +137,7 @@ func placeUnits(s *server, n int) []string {
 // posted over HTTP appears in the queue with its three clocks and, selected, its
 // assigned unit.
 func TestBrowserWall(t *testing.T) {
-	s := start(t, t.TempDir(), "--frame-rate", "5")
+	s := start(t, t.TempDir(), "--frame-rate", "5", "--camera-snapshots", "https://video.example.net")
 	ids := placeUnits(s, 15)
 	ctx := newBrowser(t)
 	browse(t, ctx, "open the wall",
@@ -168,6 +168,17 @@ func TestBrowserWall(t *testing.T) {
 	if !strings.Contains(detail, "armed robbery") || !strings.Contains(detail, "预计") || !strings.Contains(detail, "刑事") {
 		t.Errorf("the selected incident shows %q", detail)
 	}
+
+	// A camera beside the scene sees it: its snapshot, from the camera platform the
+	// server lets through, is shown with the evidence; one from elsewhere is a link.
+	s.must(200, "PUT", "/api/v1/cameras/CAM-W1", tokIngest, `{"lat":24.4951,"lng":118.1151,"name":"嘉禾路口"}`)
+	s.must(202, "POST", "/api/v1/camera-events", tokIngest,
+		`{"id":"EV-W1","camera":"CAM-W1","type":"loitering","confidence":0.6,"snapshot":"https://video.example.net/snap/EV-W1.jpg"}`)
+	s.must(202, "POST", "/api/v1/camera-events", tokIngest,
+		`{"id":"EV-W2","camera":"CAM-W1","type":"crowd","confidence":0.6,"snapshot":"https://elsewhere.example.org/EV-W2.jpg"}`)
+	browse(t, ctx, "camera evidence",
+		until(`!!document.querySelector('#detail-body img.snapshot[src="https://video.example.net/snap/EV-W1.jpg"]')`),
+		until(`!!document.querySelector('#detail-body a[href="https://elsewhere.example.org/EV-W2.jpg"]') && !document.querySelector('#detail-body img[src*="elsewhere"]')`))
 
 	// A note, typed at the wall: on the incident and its timeline.
 	browse(t, ctx, "add a note",
