@@ -244,6 +244,7 @@ func TestBrowserHandheld(t *testing.T) {
 		t.Fatal(err)
 	}
 	browse(t, ctx, "open the handheld",
+		chromedp.EmulateViewport(430, 900, chromedp.EmulateMobile, chromedp.EmulateTouch), // a phone
 		chromedp.Navigate(s.base+"/handheld.html?access_token="+tokUnitP17),
 		until(`window.commandd && commandd.me() && commandd.me().id === "P-17"`))
 	s.eventually("/api/v1/units/P-17", func(m map[string]any) bool { return m["lat"].(float64) == 24.5003 })
@@ -307,7 +308,9 @@ func TestBrowserReplay(t *testing.T) {
 		`{"id":"110-R-1","lat":24.4950,"lng":118.1150,"category":"traffic","priority":2,"text":"collision"}`)
 	inc := ans["incident"].(string)
 	received := time.Now()
-	time.Sleep(3 * time.Second)
+	time.Sleep(2 * time.Second)
+	s.must(201, "POST", "/api/v1/incidents/"+inc+"/notes", tokOperator, `{"text":"两车追尾，无人受伤"}`)
+	time.Sleep(time.Second)
 	s.must(200, "POST", "/api/v1/incidents/"+inc+"/close", tokOperator, `{"disposition":"cleared"}`)
 	ctx := newBrowser(t)
 	mid := received.Add(1500 * time.Millisecond)
@@ -328,6 +331,10 @@ func TestBrowserReplay(t *testing.T) {
 			&& commandd.state.units.size === 6`, mid.UnixMilli(), before)),
 		until(fmt.Sprintf(`!!document.querySelector('#detail-body') && document.querySelector('#detail-body').textContent.includes(%q)`, inc)),
 		screenshot(t, "replay.png"))
+	// At the end of the window the note is there, with who wrote it, as at the wall.
+	browse(t, ctx, "the note in the replay",
+		eval(`(() => { const r = document.querySelector('#seek'); r.value = 1000; r.dispatchEvent(new Event('change')); return true; })()`, new(bool)),
+		until(`document.querySelector('#detail-body').textContent.includes('两车追尾，无人受伤') && document.querySelector('#detail-body').textContent.includes('operator')`))
 }
 
 // TestBrowserDemo: the README's first command, seen on the wall, with incidents no one
@@ -336,11 +343,12 @@ func TestBrowserReplay(t *testing.T) {
 // fails on something it cannot read says so while the others go on. Then the 1-minute
 // coverage layer, for the screenshot.
 func TestBrowserDemo(t *testing.T) {
-	s := start(t, t.TempDir(), "--demo", "--demo-rate", "200")
+	s := start(t, t.TempDir(), "--demo") // at the demo's own rate: the first call comes at once
 	ctx := newBrowser(t)
 	browse(t, ctx, "the demo on the wall",
 		chromedp.Navigate(s.base+"/?access_token="+tokOperator),
-		until(`window.commandd && commandd.state.units.size >= 700 && commandd.state.incidents.size >= 1`))
+		until(`window.commandd && commandd.state.units.size >= 700`))
+	browse(t, ctx, "the first incident", until(`commandd.state.incidents.size >= 1`))
 	var cams []map[string]any
 	for deadline := time.Now().Add(30 * time.Second); len(cams) < 1000; time.Sleep(200 * time.Millisecond) {
 		_, m := s.do("GET", "/api/v1/cameras", tokOperator, "")
