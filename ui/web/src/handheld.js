@@ -6,7 +6,7 @@
 // reports) on return.
 import { cellsToMultiPolygon } from "h3-js";
 import { api, config, connect, token } from "./net.js";
-import { esc } from "./panels.js";
+import { esc, guard, panelErrors } from "./panels.js";
 import { errorText, fmtDistance, fmtSecs, t, translatePage, word } from "./i18n.js";
 import { createAlarm } from "./alarm.js";
 
@@ -189,8 +189,20 @@ function drawMap(from, to) {
   svg.innerHTML = body;
 }
 
+// render draws the handheld; each part on its own, so that one that fails on
+// something unexpected leaves the buttons and the rest working.
 function render() {
-  $("me").textContent = me ? `${me.callsign || me.id} · ${word("status", me.status)}` : "–";
+  guard($("me"), () => ($("me").textContent = me ? `${me.callsign || me.id} · ${word("status", me.status)}` : "–"));
+  guard($("job"), renderJob);
+  const st = me ? me.status : "";
+  $("accept").disabled = !job || job.accepted;
+  $("enroute").disabled = !job || st === "enroute" || st === "onscene";
+  $("onscene").disabled = !job || st === "onscene";
+  $("clear").disabled = !job && st !== "onscene" && st !== "busy";
+  guard($("near"), renderNear);
+}
+
+function renderJob() {
   const el = $("job");
   const inc = job && incidents.get(job.incident);
   el.classList.toggle("new", !!job && !job.accepted);
@@ -210,12 +222,10 @@ function render() {
       <span id="distance">${d == null ? "" : esc(fmtDistance(d))}</span>
       <span>${esc(t("unit.eta", { eta: fmtSecs(eta) }))}</span>${job.tier ? `<span class="dim">${esc(t("hand.tier", { n: job.tier }))}</span>` : ""}</div>`;
   }
-  drawMap(from, to);
-  const st = me ? me.status : "";
-  $("accept").disabled = !job || job.accepted;
-  $("enroute").disabled = !job || st === "enroute" || st === "onscene";
-  $("onscene").disabled = !job || st === "onscene";
-  $("clear").disabled = !job && st !== "onscene" && st !== "busy";
+  guard($("minimap"), () => drawMap(from, to), $("map-error"));
+}
+
+function renderNear() {
   const near = [...incidents.values()].filter((i) => !job || i.id !== job.incident);
   $("near").innerHTML = near.length
     ? `<div class="dim">${esc(t("hand.near"))}</div>` + near.map((i) => `<div>${esc(t("p", { n: i.priority }))} ${esc(word("category", i.category))} · ${esc(i.address || i.id)}</div>`).join("")
@@ -224,4 +234,4 @@ function render() {
 setInterval(render, 1000);
 render();
 
-window.commandd = { me: () => me, job: () => job, target: () => target(job && incidents.get(job.incident)), rung: alarm.rung };
+window.commandd = { me: () => me, job: () => job, target: () => target(job && incidents.get(job.incident)), rung: alarm.rung, panelErrors };

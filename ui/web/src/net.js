@@ -65,9 +65,14 @@ export function connect(subscription, onFrame, onState, { resume = true } = {}) 
       while (outbox.length) ws.send(outbox.shift());
     };
     ws.onmessage = (ev) => {
-      const m = JSON.parse(ev.data);
-      if (typeof m.seq === "number") seq = m.seq;
-      onFrame(m);
+      // A frame the page cannot take is logged and passed over: the next one is read.
+      try {
+        const m = JSON.parse(ev.data);
+        if (typeof m.seq === "number") seq = m.seq;
+        onFrame(m);
+      } catch (e) {
+        console.error("frame not taken:", e);
+      }
     };
     ws.onclose = (ev) => {
       onState && onState("closed", ev.reason);
