@@ -26,6 +26,7 @@ export function createState() {
 }
 
 const ALARM_KEEP_MS = 10 * 60 * 1000;
+const CLOSED_KEEP = 2000;
 
 const list = (v) => (Array.isArray(v) ? v : []);
 
@@ -46,7 +47,11 @@ export function applyFrame(s, m) {
     case "incident":
       if (m.status === "closed") {
         s.incidents.delete(m.id);
+        s.closed.delete(m.id);
         s.closed.set(m.id, m);
+        // A wall runs for days: it keeps the latest closed incidents (for the density
+        // layer and a look back), not every one.
+        if (s.closed.size > CLOSED_KEEP) s.closed.delete(s.closed.keys().next().value);
       } else {
         s.incidents.set(m.id, m);
       }

@@ -83,6 +83,7 @@ const rungLate = new Set(); // incident|unit|assigned of unaccepted assignments 
 function watchIncident(m, known) {
   if (m.status === "closed") {
     tierStates.delete(m.id);
+    for (const key of rungLate) if (key.startsWith(m.id + "|")) rungLate.delete(key);
     return;
   }
   const before = tierStates.get(m.id);
@@ -110,6 +111,7 @@ connect(
     if (m.type === "coverage") coverageStale = true;
     if (m.type === "incident" && m.status === "closed") figuresSoon();
     if (m.type === "snapshot") {
+      tierStates.clear(); // what closed while the wall was away is forgotten with it
       for (const i of m.incidents || []) tierStates.set(i.id, (i.tiers || []).map((tr) => tr.state));
     }
     if (m.type === "incident") watchIncident(m, state.incidents.has(m.id) || state.closed.has(m.id) || tierStates.has(m.id));
