@@ -1,6 +1,7 @@
 package dispatch
 
 import (
+	"encoding/json"
 	"fmt"
 	"slices"
 	"time"
@@ -15,8 +16,17 @@ type Config struct {
 	Plans []PlanRule `json:"plans,omitempty"`
 	// Zones override plan deadlines by place; the first zone holding the scene wins.
 	Zones []Zone `json:"zones,omitempty"`
+	// Name is the district's name (湖里区); TZ its time zone (IANA), where its days begin.
+	Name string `json:"name,omitempty"`
+	TZ   string `json:"tz,omitempty"`
 	// District is the set of cells whose coverage the engine keeps.
 	District []geo.Cell `json:"district,omitempty"`
+	// Grids are the district's management grids; an incident carries the one holding
+	// its scene.
+	Grids []Grid `json:"grids,omitempty"`
+	// Source is the district file in force, in WGS-84, as GET /api/v1/district gives it
+	// back; the engine does not read it.
+	Source json.RawMessage `json:"source,omitempty"`
 	// Recommend turns automatic assignment into recommend-and-confirm: the planner only
 	// recommends, and operators confirm with Assign.
 	Recommend bool `json:"recommend,omitempty"`
@@ -51,6 +61,17 @@ type Config struct {
 	RetireClosed time.Duration `json:"retire_closed,omitempty"`
 	// Model is the travel-time model. Default geo.DefaultSpeedModel().
 	Model geo.TravelModel `json:"-"`
+}
+
+// CoverageTiers are the tiers the coverage layers are kept for: the default plan's
+// (the first rule matching any incident), else DefaultPlan's.
+func (c Config) CoverageTiers() []Tier {
+	for i := range c.Plans {
+		if c.Plans[i].Default() {
+			return c.Plans[i].Plan.Tiers
+		}
+	}
+	return DefaultPlan().Tiers
 }
 
 func (c Config) withDefaults() Config {
@@ -147,13 +168,7 @@ func New(cfg Config) *Engine {
 		camIDs:  make(map[string]int32),
 		camSeen: make(map[string]string),
 	}
-	covTiers := DefaultPlan().Tiers
-	for _, r := range cfg.Plans {
-		if r.Category == nil && r.Priority == 0 {
-			covTiers = r.Plan.Tiers
-			break
-		}
-	}
+	covTiers := cfg.CoverageTiers()
 	horizon := 0.0
 	for _, t := range covTiers {
 		horizon = max(horizon, t.Deadline.Seconds())

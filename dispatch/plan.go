@@ -24,7 +24,34 @@ type Tier struct {
 	Modes     []geo.Mode    `json:"modes,omitempty"`  // empty: any mode
 	Units     int           `json:"units"`
 	Perimeter bool          `json:"perimeter,omitempty"`
+	// MetBy is the phase that meets the tier (the 1-3-5 rule read by phase: react in
+	// one minute, move out in three, arrive in five); zero: arrival.
+	MetBy Phase `json:"met_by,omitempty"`
 }
+
+// Phase is how far a unit has come with its order: the moment a tier counts it.
+type Phase uint8
+
+// The phases, zero first: OnArrival is what a tier asks for unless its plan says
+// otherwise.
+const (
+	OnArrival Phase = iota
+	OnSetOff        // en route
+	OnAccept        // accepted
+)
+
+var phaseNames = names[Phase]{"phase", []string{"arrived", "enroute", "accepted"}}
+
+func (p Phase) String() string               { return phaseNames.str(p) }
+func (p Phase) MarshalText() ([]byte, error) { return phaseNames.text(p) }
+func (p *Phase) UnmarshalText(b []byte) error {
+	v, err := phaseNames.parse(string(b))
+	*p = v
+	return err
+}
+
+// ParsePhase reads a phase's wire name.
+func ParsePhase(s string) (Phase, error) { return phaseNames.parse(s) }
 
 // Plan is an ordered list of tiers.
 type Plan struct {
@@ -33,22 +60,46 @@ type Plan struct {
 }
 
 // PlanRule picks a plan for incidents of a category and/or priority; zero fields match
-// anything. The first matching rule wins.
+// anything. The first matching rule wins. A district file gives lists (Categories,
+// Priorities: any of them matches); Category and Priority are the one-value form.
 type PlanRule struct {
-	Category *Category `json:"category,omitempty"`
-	Priority int       `json:"priority,omitempty"`
-	Plan     Plan      `json:"plan"`
+	Category   *Category  `json:"category,omitempty"`
+	Priority   int        `json:"priority,omitempty"`
+	Categories []Category `json:"categories,omitempty"`
+	Priorities []int      `json:"priorities,omitempty"`
+	Plan       Plan       `json:"plan"`
+}
+
+// Matches reports whether the rule picks the plan of an incident of cat and prio.
+func (r *PlanRule) Matches(cat Category, prio int) bool {
+	return (r.Category == nil || *r.Category == cat) && (r.Priority == 0 || r.Priority == prio) &&
+		(len(r.Categories) == 0 || slices.Contains(r.Categories, cat)) &&
+		(len(r.Priorities) == 0 || slices.Contains(r.Priorities, prio))
+}
+
+// Default reports whether the rule matches every incident: the district's default plan.
+func (r *PlanRule) Default() bool {
+	return r.Category == nil && r.Priority == 0 && len(r.Categories) == 0 && len(r.Priorities) == 0
 }
 
 // Zone is a set of cells whose incidents get other deadlines, tier by tier (a zero
 // deadline keeps the plan's). The first zone holding the scene wins, so list key sites
 // before the centre.
 type Zone struct {
+	ID        string          `json:"id,omitempty"` // the district file's id (KS-1)
 	Name      string          `json:"name"`
 	Kind      string          `json:"kind"` // key_site, center, outskirts, …
 	Cells     []geo.Cell      `json:"cells"`
 	Deadlines []time.Duration `json:"deadlines"`
 	set       geo.CellSet
+}
+
+// Grid is a management grid (网格) of the district: a set of cells with the district's
+// id and name for it. Every incident carries the grid holding its scene.
+type Grid struct {
+	ID    string     `json:"id"`
+	Name  string     `json:"name,omitempty"`
+	Cells []geo.Cell `json:"cells"`
 }
 
 // DefaultPlan is the plan of domain.md: the nearest unit of any force on scene within
@@ -76,8 +127,8 @@ func DefaultPlanRules() []PlanRule {
 // of the first zone holding the scene.
 func (e *Engine) planFor(cat Category, prio int, cell geo.Cell) ([]Tier, string) {
 	plan := DefaultPlan()
-	for _, r := range e.cfg.Plans {
-		if (r.Category == nil || *r.Category == cat) && (r.Priority == 0 || r.Priority == prio) {
+	for i := range e.cfg.Plans {
+		if r := &e.cfg.Plans[i]; r.Matches(cat, prio) {
 			plan = r.Plan
 			break
 		}

@@ -261,13 +261,7 @@ func runDemo(ctx context.Context, base string, tokens *streams.Tokens, d *fixtur
 // coverageDeadlines are the deadlines (s) of the plan the coverage layers are kept
 // for: the default plan's (the rule matching any category and priority).
 func coverageDeadlines(c dispatch.Config) []float64 {
-	tiers := dispatch.DefaultPlan().Tiers
-	for _, r := range c.Plans {
-		if r.Category == nil && r.Priority == 0 {
-			tiers = r.Plan.Tiers
-			break
-		}
-	}
+	tiers := c.CoverageTiers()
 	out := make([]float64, len(tiers))
 	for i, t := range tiers {
 		out[i] = t.Deadline.Seconds()
