@@ -35,10 +35,11 @@ export function createMap(container, { onSelect } = {}) {
     } catch {
       /* no street map */
     }
-    for (const id of ["hex", "district", "cameras", "alarms", "incidents", "headings", "units", "selected"]) {
+    for (const id of ["hex", "grids", "district", "cameras", "alarms", "incidents", "headings", "units", "selected"]) {
       map.addSource(id, { type: "geojson", data: empty() });
     }
     map.addLayer({ id: "hex", type: "fill", source: "hex", paint: { "fill-color": ["get", "color"], "fill-opacity": 0.32 } });
+    map.addLayer({ id: "grids", type: "line", source: "grids", layout: { visibility: "none" }, paint: { "line-color": "#8aa4b8", "line-width": 1, "line-dasharray": [2, 2] } });
     map.addLayer({ id: "district", type: "line", source: "district", paint: { "line-color": "#4f6b80", "line-width": 2 } });
     map.addLayer({ id: "cameras", type: "circle", source: "cameras", paint: { "circle-radius": 2, "circle-color": "#6d7f8c" } });
     map.addLayer({
@@ -68,6 +69,15 @@ export function createMap(container, { onSelect } = {}) {
   });
 
   const set = (id, fc) => ready.then(() => map.getSource(id).setData(fc));
+  let gridLabels = [];
+  let gridsOn = false;
+  const showGrids = (on) =>
+    ready.then(() => {
+      map.setLayoutProperty("grids", "visibility", on ? "visible" : "none");
+      const readable = on && map.getZoom() >= 13;
+      for (const m of gridLabels) readable ? m.addTo(map) : m.remove();
+    });
+  map.on("zoomend", () => gridsOn && showGrids(true));
 
   return {
     map,
@@ -139,6 +149,26 @@ export function createMap(container, { onSelect } = {}) {
           properties: { color },
         })),
       });
+    },
+    // grids draws the district's management grids (GeoJSON polygons with id and
+    // name), and names them with labels of the page's own (the map has no font
+    // server to draw text with) once zoomed in enough to read them.
+    grids(features) {
+      set("grids", { type: "FeatureCollection", features });
+      for (const m of gridLabels) m.remove();
+      gridLabels = features.map((f) => {
+        const el = document.createElement("div");
+        el.className = "grid-label";
+        el.textContent = f.properties.name || f.properties.id;
+        const ring = (f.geometry.type === "Polygon" ? f.geometry.coordinates[0] : f.geometry.coordinates[0][0]) || [];
+        const at = ring.reduce((a, [x, y]) => [a[0] + x / ring.length, a[1] + y / ring.length], [0, 0]);
+        return new maplibregl.Marker({ element: el }).setLngLat(at);
+      });
+      showGrids(gridsOn);
+    },
+    showGrids(on) {
+      gridsOn = on;
+      showGrids(on);
     },
     flyTo(lng, lat) {
       map.easeTo({ center: [lng, lat], duration: 500 });

@@ -147,7 +147,7 @@ export function renderDetail(el, inc, now, opts = {}) {
     .map((e) => `<tr><td>${fmtTime(e.t)}</td><td>${esc(e.what)} <span class="dim">${esc(e.by)}</span></td></tr>`)
     .join("");
   el.innerHTML = `<div class="what">${badge(inc)} · ${esc(inc.id)}
-    <span class="dim">${esc(inc.status === "closed" ? t("incident.closed") : "")} ${esc(inc.zone || "")}</span>
+    <span class="dim">${esc(inc.status === "closed" ? t("incident.closed") : "")} ${esc(inc.zone || "")}${inc.grid ? ` · ${esc(t("incident.grid", { name: inc.grid.name || inc.grid.id }))}` : ""}</span>
     ${actions && inc.status === "open" ? `<button class="btn" data-act="close" style="float:right">${esc(t("act.close"))}</button>` : ""}</div>
     <table>${tiers}</table>
     <h2>${esc(t("detail.calls"))}</h2><table>${alerts || `<tr><td class="dim">${esc(t("detail.none"))}</td></tr>`}</table>

@@ -156,14 +156,29 @@ config.then((c) => {
   const buttons = [`<button data-layer="none" class="on">${t("layer.none")}</button>`];
   (c.coverage_deadlines_s || []).forEach((d, n) => buttons.push(`<button data-layer="cover${n}">${t("layer.cover", { d: fmtDeadline(d) })}</button>`));
   buttons.push(`<button data-layer="density">${t("layer.density")}</button>`);
+  buttons.push(`<button data-grids hidden>${t("layer.grids")}</button>`);
   $("layers").innerHTML = buttons.join("");
-  for (const b of document.querySelectorAll("#layers button")) {
+  for (const b of document.querySelectorAll("#layers button[data-layer]")) {
     b.onclick = () => {
       layer = b.dataset.layer;
-      document.querySelectorAll("#layers button").forEach((x) => x.classList.toggle("on", x === b));
+      document.querySelectorAll("#layers button[data-layer]").forEach((x) => x.classList.toggle("on", x === b));
       drawLayer();
     };
   }
+  // The management grids, a layer of their own over any other, where the district has them.
+  const gridsButton = document.querySelector("#layers button[data-grids]");
+  gridsButton.onclick = () => {
+    gridsButton.classList.toggle("on");
+    view.showGrids(gridsButton.classList.contains("on"));
+  };
+  api("GET", "/api/v1/district")
+    .then((d) => {
+      const grids = ((d && d.grids) || []).filter((g) => g.area);
+      if (!grids.length) return;
+      view.grids(grids.map((g) => ({ type: "Feature", geometry: g.area, properties: { id: g.id, name: g.name || g.id } })));
+      gridsButton.hidden = false;
+    })
+    .catch(() => {}); // no district given: no grids to draw
   figures();
 });
 
