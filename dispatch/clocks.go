@@ -8,7 +8,8 @@ import (
 
 // Tier clocks. Every tier of an open incident is pending, at_risk (no assigned unit —
 // or recommended unit, when recommending — can make the deadline), met (enough units
-// arrived in time) or missed (the deadline passed without them). Met and missed are
+// reached the tier's phase in time: arrived, or set off, or accepted, by its MetBy) or
+// missed (the deadline passed without them). Met and missed are
 // final. At-risk is decided from travel times, so it is raised the moment a plan falls
 // short, not when the clock runs out.
 
@@ -26,18 +27,23 @@ func (e *Engine) evaluate(i int32) bool {
 		due := inc.received.Add(t.Deadline)
 		onTime, expected := 0, 0
 		for _, tu := range t.units {
-			switch {
-			case !tu.arrived.IsZero():
-				if !tu.arrived.After(due) {
+			switch reached := tu.reached(t.MetBy); {
+			case !reached.IsZero():
+				if !reached.After(due) {
 					onTime++
 				}
-			case tu.cleared.IsZero() && e.canMake(tu, due):
+			case !tu.cleared.IsZero():
+			case t.MetBy != OnArrival:
+				// A unit sent that has not reacted yet may still react in time: the
+				// clock, not travel, tells whether it did.
+				expected++
+			case e.canMake(tu, due):
 				expected++
 			}
 		}
 		if e.cfg.Recommend {
 			for _, tu := range t.recommended {
-				if e.canMake(tu, due) {
+				if t.MetBy != OnArrival || e.canMake(tu, due) {
 					expected++
 				}
 			}
@@ -79,4 +85,26 @@ func (e *Engine) canMake(tu *tierUnit, due time.Time) bool {
 	}
 	left := math.Max(0, eta-since.Seconds())
 	return !e.now.Add(etaSeconds(left)).After(due)
+}
+
+// reached is when the unit of tu reached phase p with its order (zero: not yet). A
+// later phase implies the earlier ones: a unit that arrived set off, and one that set
+// off reacted; the earliest report counts.
+func (tu *tierUnit) reached(p Phase) time.Time {
+	var ts []time.Time
+	switch p {
+	case OnAccept:
+		ts = []time.Time{tu.accepted, tu.enroute, tu.arrived}
+	case OnSetOff:
+		ts = []time.Time{tu.enroute, tu.arrived}
+	default:
+		return tu.arrived
+	}
+	var first time.Time
+	for _, t := range ts {
+		if !t.IsZero() && (first.IsZero() || t.Before(first)) {
+			first = t
+		}
+	}
+	return first
 }

@@ -45,6 +45,7 @@ type tierUnit struct {
 	eta      float64 // seconds, when assigned (or recommended)
 	assigned time.Time
 	accepted time.Time // when the unit first acknowledged the order (zero: not yet)
+	enroute  time.Time // when the unit first reported en route with the order (zero: not yet)
 	arrived  time.Time
 	cleared  time.Time
 	target   geo.Place
@@ -113,6 +114,7 @@ type TierUnitView struct {
 	ETA      float64 `json:"eta_s"`
 	Assigned Millis  `json:"assigned,omitzero"`
 	Accepted Millis  `json:"accepted,omitzero"` // the unit's first acknowledgement of the order
+	Enroute  Millis  `json:"enroute,omitzero"`  // its first en route report with the order
 	Arrived  Millis  `json:"arrived,omitzero"`
 	Cleared  Millis  `json:"cleared,omitzero"`
 	Lat      float64 `json:"lat"`
@@ -180,7 +182,7 @@ func (e *Engine) tierUnitViews(tus []*tierUnit) []TierUnitView {
 	out := make([]TierUnitView, 0, len(tus))
 	for _, tu := range tus {
 		out = append(out, TierUnitView{Unit: e.units[tu.unit].id, ETA: roundETA(tu.eta), Assigned: Millis{tu.assigned},
-			Accepted: Millis{tu.accepted}, Arrived: Millis{tu.arrived}, Cleared: Millis{tu.cleared}, Lat: tu.target.Lat, Lng: tu.target.Lng})
+			Accepted: Millis{tu.accepted}, Enroute: Millis{tu.enroute}, Arrived: Millis{tu.arrived}, Cleared: Millis{tu.cleared}, Lat: tu.target.Lat, Lng: tu.target.Lng})
 	}
 	return out
 }

@@ -77,6 +77,7 @@ type tierUnitState struct {
 	ETA      float64   `json:"eta"`
 	Assigned time.Time `json:"assigned"`
 	Accepted time.Time `json:"accepted,omitzero"`
+	Enroute  time.Time `json:"enroute,omitzero"`
 	Arrived  time.Time `json:"arrived"`
 	Cleared  time.Time `json:"cleared"`
 	Target   geo.Place `json:"target"`
@@ -96,7 +97,7 @@ type camEventState struct {
 func tierUnitStates(tus []*tierUnit) []tierUnitState {
 	out := make([]tierUnitState, len(tus))
 	for n, tu := range tus {
-		out[n] = tierUnitState{Unit: tu.unit, ETA: tu.eta, Assigned: tu.assigned, Accepted: tu.accepted, Arrived: tu.arrived,
+		out[n] = tierUnitState{Unit: tu.unit, ETA: tu.eta, Assigned: tu.assigned, Accepted: tu.accepted, Enroute: tu.enroute, Arrived: tu.arrived,
 			Cleared: tu.cleared, Target: tu.target}
 	}
 	return out
@@ -105,7 +106,7 @@ func tierUnitStates(tus []*tierUnit) []tierUnitState {
 func tierUnitsFrom(st []tierUnitState) []*tierUnit {
 	out := make([]*tierUnit, len(st))
 	for n, s := range st {
-		out[n] = &tierUnit{unit: s.Unit, eta: s.ETA, assigned: s.Assigned, accepted: s.Accepted, arrived: s.Arrived,
+		out[n] = &tierUnit{unit: s.Unit, eta: s.ETA, assigned: s.Assigned, accepted: s.Accepted, enroute: s.Enroute, arrived: s.Arrived,
 			cleared: s.Cleared, target: s.Target}
 	}
 	return out

@@ -209,6 +209,7 @@ func (e *Engine) setStatus(i int32, s Status, incident string, by string) {
 	case Enroute:
 		if u.inc >= 0 {
 			e.accept(i) // on its way without a word first: it reacted all the same
+			e.setOff(i)
 		}
 	case OnScene:
 		if u.inc < 0 && incident != "" {
@@ -295,4 +296,19 @@ func (e *Engine) accept(i int32) bool {
 		}
 	}
 	return false
+}
+
+// setOff records that unit i reported en route with its current assignment, the first
+// time it does.
+func (e *Engine) setOff(i int32) {
+	u := e.units[i]
+	for _, tu := range e.incs[u.inc].tiers[u.tier].units {
+		if tu.unit == i && tu.cleared.IsZero() {
+			if tu.enroute.IsZero() {
+				tu.enroute = e.now
+				e.touch(u.inc)
+			}
+			return
+		}
+	}
 }
