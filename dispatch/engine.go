@@ -133,6 +133,7 @@ type Engine struct {
 	camSeen  map[string]string // camera event id → incident id ("" for none)
 	camOrder []string          // camera event ids, oldest first, to bound camSeen
 
+	gridAt     map[geo.Cell]int32 // cell → index of the management grid holding it
 	coverage   *geo.Coverage
 	covKinds   []uint16 // eligible kinds of the default plan's tiers: coverage layer l is tier l+1
 	lastReplan time.Time
@@ -159,7 +160,6 @@ const maxCameraEventsRemembered = 100000
 func New(cfg Config) *Engine {
 	cfg = cfg.withDefaults()
 	e := &Engine{
-		cfg:     cfg,
 		unitIDs: make(map[string]int32),
 		placed:  geo.NewIndex(),
 		incIDs:  make(map[string]int32),
@@ -168,14 +168,28 @@ func New(cfg Config) *Engine {
 		camIDs:  make(map[string]int32),
 		camSeen: make(map[string]string),
 	}
+	e.setConfig(cfg)
+	return e
+}
+
+// setConfig puts cfg (with its defaults) in force: what reads it at once (the grids by
+// cell, the coverage layers over the district's cells) is built for it, empty.
+func (e *Engine) setConfig(cfg Config) {
+	e.cfg = cfg
+	e.gridAt = make(map[geo.Cell]int32)
+	for g := len(cfg.Grids) - 1; g >= 0; g-- { // the first grid listing a cell holds it
+		for _, c := range cfg.Grids[g].Cells {
+			e.gridAt[c] = int32(g)
+		}
+	}
 	covTiers := cfg.CoverageTiers()
 	horizon := 0.0
+	e.covKinds = e.covKinds[:0]
 	for _, t := range covTiers {
 		horizon = max(horizon, t.Deadline.Seconds())
 		e.covKinds = append(e.covKinds, t.kinds())
 	}
 	e.coverage = geo.NewCoverage(cfg.District, len(covTiers), cfg.Model, horizon)
-	return e
 }
 
 // Now is the engine's clock: the latest time of the events it has applied.

@@ -16,7 +16,10 @@ type incident struct {
 	category    Category
 	scene       geo.Place
 	address     string
-	zone        string
+	zone        string // the name of the zone holding the scene when the plan was chosen
+	zoneID      string
+	gridID      string // the management grid holding the scene when it opened
+	gridName    string
 	received    time.Time // the first alert's receipt: every deadline runs from it
 	lastSeen    time.Time // the latest alert or camera event
 	closedAt    time.Time
@@ -144,7 +147,9 @@ type IncidentView struct {
 	Lng          float64           `json:"lng"`
 	Cell         geo.Cell          `json:"cell"`
 	Address      string            `json:"address,omitempty"`
-	Zone         string            `json:"zone,omitempty"`
+	Zone         string            `json:"zone,omitempty"`    // the zone's name
+	ZoneID       string            `json:"zone_id,omitempty"` // the district file's id of the zone
+	Grid         *GridRef          `json:"grid,omitempty"`    // the management grid holding the scene
 	Received     Millis            `json:"received"`
 	Closed       Millis            `json:"closed,omitzero"`
 	Disposition  string            `json:"disposition,omitempty"`
@@ -153,6 +158,12 @@ type IncidentView struct {
 	Tiers        []TierView        `json:"tiers"`
 	Notes        []NoteView        `json:"notes"`
 	Timeline     []TimelineEntry   `json:"timeline"`
+}
+
+// GridRef names a management grid.
+type GridRef struct {
+	ID   string `json:"id"`
+	Name string `json:"name"`
 }
 
 // MarshalJSON writes every list as [] when it is empty (api.md: "Lists are never
@@ -189,12 +200,15 @@ func (e *Engine) tierUnitViews(tus []*tierUnit) []TierUnitView {
 
 func (e *Engine) incidentView(inc *incident) IncidentView {
 	v := IncidentView{ID: inc.id, Status: "open", Priority: inc.priority, Category: inc.category,
-		Lat: inc.scene.Lat, Lng: inc.scene.Lng, Cell: inc.scene.Cell, Address: inc.address, Zone: inc.zone,
+		Lat: inc.scene.Lat, Lng: inc.scene.Lng, Cell: inc.scene.Cell, Address: inc.address, Zone: inc.zone, ZoneID: inc.zoneID,
 		Received: Millis{inc.received}, Closed: Millis{inc.closedAt}, Disposition: inc.disposition,
 		Alerts: slices.Clone(inc.alerts), CameraEvents: slices.Clone(inc.camEvents),
 		Notes: slices.Clone(inc.notes), Timeline: slices.Clone(inc.timeline)}
 	if inc.closed {
 		v.Status = "closed"
+	}
+	if inc.gridID != "" {
+		v.Grid = &GridRef{ID: inc.gridID, Name: inc.gridName}
 	}
 	for n, t := range inc.tiers {
 		v.Tiers = append(v.Tiers, TierView{Tier: n + 1, Name: t.Name, Deadline: t.Deadline.Seconds(),
@@ -243,6 +257,9 @@ func (e *Engine) openIncident(scene geo.Place, cat Category, prio int, received 
 	e.incIDs[inc.id] = i
 	e.open = append(e.open, i)
 	e.openIdx.Move(i, scene)
+	if g, ok := e.gridAt[scene.Cell]; ok {
+		inc.gridID, inc.gridName = e.cfg.Grids[g].ID, e.cfg.Grids[g].Name
+	}
 	e.resolvePlan(i)
 	e.emit(Change{Kind: IncidentOpened, Incident: inc.id, Lat: scene.Lat, Lng: scene.Lng, Cell: scene.Cell})
 	e.touch(i)
@@ -254,9 +271,17 @@ func (e *Engine) openIncident(scene geo.Place, cat Category, prio int, received 
 func (e *Engine) resolvePlan(i int32) {
 	inc := e.incs[i]
 	tiers, zone := e.planFor(inc.category, inc.priority, inc.scene.Cell)
-	inc.zone = zone
+	inc.zone, inc.zoneID = "", ""
+	if zone != nil {
+		inc.zone, inc.zoneID = zone.Name, zone.ID
+	}
 	old := inc.tiers
-	inc.tiers = make([]*tier, len(tiers))
+	// A plan with fewer tiers (another rule, or a district changed since the incident
+	// opened) keeps the incident's further tiers: units are on them.
+	inc.tiers = make([]*tier, max(len(tiers), len(old)))
+	for n := len(tiers); n < len(old); n++ {
+		inc.tiers[n] = old[n]
+	}
 	for n, t := range tiers {
 		nt := &tier{Tier: t, kinds: t.kinds()}
 		if n < len(old) {

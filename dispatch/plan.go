@@ -125,7 +125,7 @@ func DefaultPlanRules() []PlanRule {
 
 // planFor resolves the plan of an incident: the first matching rule, with the deadlines
 // of the first zone holding the scene.
-func (e *Engine) planFor(cat Category, prio int, cell geo.Cell) ([]Tier, string) {
+func (e *Engine) planFor(cat Category, prio int, cell geo.Cell) ([]Tier, *Zone) {
 	plan := DefaultPlan()
 	for i := range e.cfg.Plans {
 		if r := &e.cfg.Plans[i]; r.Matches(cat, prio) {
@@ -134,13 +134,13 @@ func (e *Engine) planFor(cat Category, prio int, cell geo.Cell) ([]Tier, string)
 		}
 	}
 	tiers := slices.Clone(plan.Tiers)
-	zone := ""
+	var zone *Zone
 	for i := range e.cfg.Zones {
 		z := &e.cfg.Zones[i]
 		if !z.set.Has(cell) {
 			continue
 		}
-		zone = z.Name
+		zone = z
 		for t := range tiers {
 			if t < len(z.Deadlines) && z.Deadlines[t] > 0 {
 				tiers[t].Deadline = z.Deadlines[t]

@@ -52,6 +52,9 @@ type incidentState struct {
 	Scene       geo.Place         `json:"scene"`
 	Address     string            `json:"address"`
 	Zone        string            `json:"zone"`
+	ZoneID      string            `json:"zone_id,omitempty"`
+	GridID      string            `json:"grid_id,omitempty"`
+	GridName    string            `json:"grid_name,omitempty"`
 	Received    time.Time         `json:"received"`
 	LastSeen    time.Time         `json:"last_seen"`
 	ClosedAt    time.Time         `json:"closed_at"`
@@ -134,7 +137,7 @@ func (e *Engine) Capture() *Capture {
 			continue
 		}
 		is := &incidentState{ID: inc.id, Closed: inc.closed, Priority: inc.priority, Category: inc.category,
-			Scene: inc.scene, Address: inc.address, Zone: inc.zone, Received: inc.received, LastSeen: inc.lastSeen,
+			Scene: inc.scene, Address: inc.address, Zone: inc.zone, ZoneID: inc.zoneID, GridID: inc.gridID, GridName: inc.gridName, Received: inc.received, LastSeen: inc.lastSeen,
 			ClosedAt: inc.closedAt, Disposition: inc.disposition, Alerts: slices.Clone(inc.alerts),
 			CamEvents: slices.Clone(inc.camEvents), Excluded: slices.Clone(inc.excluded), Notes: slices.Clone(inc.notes),
 			Timeline: slices.Clone(inc.timeline)}
@@ -206,7 +209,7 @@ func Restore(cfg Config, snapshot []byte) (*Engine, error) {
 			continue
 		}
 		inc := &incident{id: s.ID, closed: s.Closed, priority: s.Priority, category: s.Category, scene: s.Scene,
-			address: s.Address, zone: s.Zone, received: s.Received, lastSeen: s.LastSeen, closedAt: s.ClosedAt,
+			address: s.Address, zone: s.Zone, zoneID: s.ZoneID, gridID: s.GridID, gridName: s.GridName, received: s.Received, lastSeen: s.LastSeen, closedAt: s.ClosedAt,
 			disposition: s.Disposition, alerts: s.Alerts, camEvents: s.CamEvents, excluded: s.Excluded,
 			notes: s.Notes, timeline: s.Timeline}
 		for _, ts := range s.Tiers {
