@@ -31,7 +31,15 @@ const (
 	maxRadiusM       = 10_000
 	maxDeadlineS     = 24 * 3600
 	maxTierUnits     = 100
+	maxGrids         = 100_000
+	maxZones         = 10_000
+	maxPlans         = 1_000
 )
+
+// DistrictFileLimit is the largest district file the server reads (PUT
+// /api/v1/district, --district, commandd district check): Huli's sample is ~200 KB,
+// and a real district with a thousand finely drawn grids a few MB.
+const DistrictFileLimit = 32 << 20
 
 // ErrNoDistrict is DistrictView's answer for a configuration that came from no
 // district file.
@@ -194,6 +202,9 @@ func (d *districtDecoder) grids(cfg *dispatch.Config, raw json.RawMessage) *Erro
 	if e != nil {
 		return e
 	}
+	if len(items) > maxGrids {
+		return Invalid("grids", "%d grids: at most %d", len(items), maxGrids)
+	}
 	d.doc.Grids = make([]docGrid, 0, len(items))
 	ids := map[string]int{}
 	owner := map[geo.Cell]int{}
@@ -258,6 +269,9 @@ func (d *districtDecoder) zones(cfg *dispatch.Config, raw json.RawMessage) *Erro
 	items, e := list("zones", raw)
 	if e != nil {
 		return e
+	}
+	if len(items) > maxZones {
+		return Invalid("zones", "%d zones: at most %d", len(items), maxZones)
 	}
 	maxDeadlines := len(cfg.CoverageTiers())
 	d.doc.Zones = make([]docZone, 0, len(items))
@@ -360,6 +374,9 @@ func (d *districtDecoder) plans(cfg *dispatch.Config, raw json.RawMessage) *Erro
 	items, e := list("plans", raw)
 	if e != nil {
 		return e
+	}
+	if len(items) > maxPlans {
+		return Invalid("plans", "%d plans: at most %d", len(items), maxPlans)
 	}
 	d.doc.Plans = make([]docPlan, 0, len(items))
 	def := -1

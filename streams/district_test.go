@@ -226,6 +226,13 @@ func TestDecodeDistrictErrors(t *testing.T) {
 			at(d, "grids", 0)["area"] = map[string]any{"type": "Point", "coordinates": []float64{118.1, 24.5}}
 		}},
 		{"grids not a list", "grids", "want an array", func(d map[string]any) { d["grids"] = map[string]any{} }},
+		{"too many zones", "zones", "10001 zones: at most 10000", func(d map[string]any) {
+			zs := make([]any, 10001)
+			for i := range zs {
+				zs[i] = map[string]any{}
+			}
+			d["zones"] = zs
+		}},
 		{"duplicate zone id", "zones[1].id", `duplicate id "KS-1", as zones[0]`, func(d map[string]any) { at(d, "zones", 1)["id"] = "KS-1" }},
 		{"zone kind", "zones[0].kind", `unknown kind "school": want key_site, center, outskirts`, func(d map[string]any) { at(d, "zones", 0)["kind"] = "school" }},
 		{"zone deadlines not increasing", "zones[1].deadlines_s", "not increasing", func(d map[string]any) {
@@ -293,6 +300,37 @@ func TestDecodeDistrictErrors(t *testing.T) {
 				t.Error("a rejected file still gave a configuration")
 			}
 		})
+	}
+}
+
+// TestDecodeDistrictExample reads the example file of the docs (testdata), written as
+// a command center would: GCJ-02, all three readings of the 1-3-5 rule.
+func TestDecodeDistrictExample(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join("testdata", "district_example.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, e := DecodeDistrict(b)
+	if e != nil {
+		t.Fatalf("DecodeDistrict: %v", e)
+	}
+	if len(cfg.Grids) != 2 || len(cfg.Zones) != 3 || len(cfg.Plans) != 2 || len(cfg.District) < 150 {
+		t.Fatalf("%d cells, %d grids, %d zones, %d plans", len(cfg.District), len(cfg.Grids), len(cfg.Zones), len(cfg.Plans))
+	}
+	// The airport is given in GCJ-02; its zone holds the airport's WGS-84 cell.
+	airport, _ := geo.CellOf(geo.Point{Lat: 24.5440, Lng: 118.1277}, geo.DefaultRes)
+	if !slices.Contains(cfg.Zones[0].Cells, airport) {
+		t.Errorf("airport zone %v lacks the airport's cell %s", cfg.Zones[0].Cells, airport)
+	}
+	byPhase := cfg.Plans[0].Plan.Tiers
+	if byPhase[0].MetBy != dispatch.OnAccept || byPhase[1].MetBy != dispatch.OnSetOff || byPhase[2].MetBy != dispatch.OnArrival {
+		t.Errorf("plan by phase: %+v", byPhase)
+	}
+	if !cfg.Plans[1].Default() || !cfg.Plans[1].Plan.Tiers[2].Perimeter {
+		t.Errorf("default plan: %+v", cfg.Plans[1])
+	}
+	if !strings.Contains(string(cfg.Source), `"crs":"wgs84"`) {
+		t.Errorf("source not in WGS-84: %.200s", cfg.Source)
 	}
 }
 

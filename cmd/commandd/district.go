@@ -15,10 +15,6 @@ import (
 	"commandd/streams"
 )
 
-// districtFileLimit bounds a district file read from disk: Huli's sample is ~200 KB
-// and a real district with a thousand finely drawn grids a few MB.
-const districtFileLimit = 32 << 20
-
 const districtUsage = `usage:
   commandd district generate [-o FILE]   write the sample district (Huli) as a district file (stdout by default)
   commandd district check FILE           read a district file as the server would and summarise it`
@@ -90,19 +86,20 @@ func districtGenerate(path string, stdout io.Writer) error {
 }
 
 // readDistrictFile reads and decodes a district file from disk, bounded by
-// districtFileLimit; an invalid file's error names its JSON path.
+// streams.DistrictFileLimit; an invalid file's error names its JSON path. --district
+// can read its file with it too.
 func readDistrictFile(path string) (dispatch.Config, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return dispatch.Config{}, err
 	}
 	defer f.Close()
-	b, err := io.ReadAll(io.LimitReader(f, districtFileLimit+1))
+	b, err := io.ReadAll(io.LimitReader(f, streams.DistrictFileLimit+1))
 	if err != nil {
 		return dispatch.Config{}, fmt.Errorf("%s: %w", path, err)
 	}
-	if len(b) > districtFileLimit {
-		return dispatch.Config{}, fmt.Errorf("%s: larger than %d MB", path, districtFileLimit>>20)
+	if len(b) > streams.DistrictFileLimit {
+		return dispatch.Config{}, fmt.Errorf("%s: larger than %d MB", path, streams.DistrictFileLimit>>20)
 	}
 	cfg, e := streams.DecodeDistrict(b)
 	if e != nil {
