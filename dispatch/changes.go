@@ -25,11 +25,12 @@ const (
 	CameraEvent                       // a camera event: attached to an incident, opened one, or neither
 	CoverageChanged                   // coverage of Cells changed (read it with Engine.Coverage)
 	Rejected                          // the event referred to something unknown or was not allowed
+	Configured                        // a configuration came into force (read it with Engine.Config)
 )
 
 var changeKindNames = names[ChangeKind]{"change", []string{
 	"unit", "incident_opened", "incident", "incident_closed", "alert_accepted", "assignment",
-	"recommendation", "released", "arrived", "tier", "camera", "camera_event", "coverage", "rejected"}}
+	"recommendation", "released", "arrived", "tier", "camera", "camera_event", "coverage", "rejected", "configure"}}
 
 func (k ChangeKind) String() string               { return changeKindNames.str(k) }
 func (k ChangeKind) MarshalText() ([]byte, error) { return changeKindNames.text(k) }

@@ -74,6 +74,9 @@ func (c Config) CoverageTiers() []Tier {
 	return DefaultPlan().Tiers
 }
 
+// WithDefaults is c with every zero field at its default, as an engine runs it.
+func (c Config) WithDefaults() Config { return c.withDefaults() }
+
 func (c Config) withDefaults() Config {
 	if len(c.Plans) == 0 {
 		c.Plans = DefaultPlanRules()
@@ -115,8 +118,9 @@ func (c Config) withDefaults() Config {
 // Engine is the dispatch state machine. It is not safe for concurrent use: one
 // goroutine applies the log in order.
 type Engine struct {
-	cfg Config
-	now time.Time
+	cfg        Config
+	configured bool // a Configure event put cfg in force
+	now        time.Time
 
 	units   []*unit
 	unitIDs map[string]int32
@@ -195,7 +199,8 @@ func (e *Engine) setConfig(cfg Config) {
 // Now is the engine's clock: the latest time of the events it has applied.
 func (e *Engine) Now() time.Time { return e.now }
 
-// Config returns the engine's configuration with defaults filled in.
+// Config returns the configuration in force (the last Configure event's, else the one
+// the engine was made with), with defaults filled in.
 func (e *Engine) Config() Config { return e.cfg }
 
 // Apply applies one event and returns what changed. The returned slice and any slices
@@ -228,6 +233,8 @@ func (e *Engine) Apply(ev Event) []Change {
 		e.noteCommand(ev)
 	case *Tick:
 		e.tick()
+	case *Configure:
+		e.configure(ev)
 	default:
 		e.reject(fmt.Sprintf("unknown event %T", ev))
 	}

@@ -178,6 +178,8 @@ func newEvent(kind string) (Event, error) {
 		return &Note{}, nil
 	case "tick":
 		return &Tick{}, nil
+	case "configure":
+		return &Configure{}, nil
 	}
 	return nil, fmt.Errorf("unknown event type %q", kind)
 }

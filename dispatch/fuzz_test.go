@@ -20,6 +20,8 @@ func FuzzApply(f *testing.F) {
 	f.Add([]byte(`{"kind":"fix","unit":"U000","lat":91,"lng":0}`))
 	f.Add([]byte(`{"kind":"alert","id":"x","lat":24.5,"lng":118.1,"category":"fire","priority":-3}`))
 	f.Add([]byte(`{"kind":"assign","incident":"INC-000001","unit":"U001","tier":99}`))
+	f.Add([]byte(`{"kind":"configure","config":{"plans":[{"plan":{"name":"x","tiers":[{"deadline":30000000000,"units":1,"met_by":"accepted"}]}}],"dup_window":-1}}`))
+	f.Add([]byte(`{"kind":"configure","config":{"plans":[{"priorities":[1],"plan":{"name":"x","tiers":[{"deadline":30000000000,"units":2,"met_by":"enroute"}]}}]}}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		e := New(Config{District: testDistrict()[:50]})
 		t0 := time.Date(2026, 11, 22, 8, 0, 0, 0, time.UTC)

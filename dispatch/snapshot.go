@@ -27,6 +27,10 @@ type snapshotState struct {
 	Alerts     []alertState      `json:"alerts"`
 	CamEvents  []camEventState   `json:"camera_events"`
 	Coverage   geo.CoverageState `json:"coverage"`
+	// Config is the configuration in force (absent in snapshots taken before the
+	// configuration was in the log); Configured says whether a Configure event put it.
+	Config     *Config `json:"config,omitempty"`
+	Configured bool    `json:"configured,omitempty"`
 }
 
 type unitState struct {
@@ -125,7 +129,8 @@ type Capture struct{ st snapshotState }
 // Capture copies the engine's state for a snapshot.
 func (e *Engine) Capture() *Capture {
 	st := snapshotState{Version: snapshotVersion, Now: e.now, LastReplan: e.lastReplan,
-		Cameras: e.Cameras(), Coverage: e.coverage.State(), Units: make([]unitState, 0, len(e.units))}
+		Cameras: e.Cameras(), Coverage: e.coverage.State(), Units: make([]unitState, 0, len(e.units)),
+		Config: new(e.cfg), Configured: e.configured}
 	for _, u := range e.units {
 		st.Units = append(st.Units, unitState{ID: u.id, Callsign: u.callsign, Force: u.force, Mode: u.mode,
 			Status: u.status, Pos: u.pos, FixT: u.fixT, Heading: u.heading, Speed: u.speed,
@@ -179,8 +184,10 @@ func (c *Capture) Encode(w io.Writer) error {
 	return nil
 }
 
-// Restore returns an engine with cfg and the state of a snapshot. The configuration
-// must be the one the snapshot's engine ran with for the replay to be exact.
+// Restore returns an engine with the state of a snapshot, under the configuration the
+// snapshot carries; cfg is only the seed for a snapshot that carries none (one written
+// before the configuration was in snapshots), and gives the travel model, which is
+// never in a snapshot.
 func Restore(cfg Config, snapshot []byte) (*Engine, error) {
 	var st snapshotState
 	if err := json.Unmarshal(snapshot, &st); err != nil {
@@ -189,7 +196,13 @@ func Restore(cfg Config, snapshot []byte) (*Engine, error) {
 	if st.Version != snapshotVersion {
 		return nil, fmt.Errorf("restore snapshot: version %d, want %d", st.Version, snapshotVersion)
 	}
+	if st.Config != nil {
+		c := *st.Config
+		c.Model = cfg.Model
+		cfg = c
+	}
 	e := New(cfg)
+	e.configured = st.Configured
 	e.now, e.lastReplan = st.Now, st.LastReplan
 	for n, s := range st.Units {
 		u := &unit{id: s.ID, callsign: s.Callsign, force: s.Force, mode: s.Mode, status: s.Status, pos: s.Pos,
