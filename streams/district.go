@@ -27,13 +27,14 @@ import (
 // District file limits. A boundary is turned into H3 cells, so its size is bounded
 // before the cells are made: a mistyped coordinate must not ask for a continent.
 const (
-	maxDistrictCells = 1_000_000 // ~105,000 km² at resolution 9
-	maxRadiusM       = 10_000
-	maxDeadlineS     = 24 * 3600
-	maxTierUnits     = 100
-	maxGrids         = 100_000
-	maxZones         = 10_000
-	maxPlans         = 1_000
+	maxRadiusM     = 10_000
+	maxSpanKm      = 300                       // an outline's bounding box's diagonal: ~45,000 km², 430,000 cells at most
+	fileSpanBudget = 4 * maxSpanKm * maxSpanKm // the squared diagonals of all of a file's outlines
+	maxDeadlineS   = 24 * 3600
+	maxTierUnits   = 100
+	maxGrids       = 100_000
+	maxZones       = 10_000
+	maxPlans       = 1_000
 )
 
 // DistrictFileLimit is the largest district file the server reads (PUT
@@ -109,6 +110,7 @@ func DecodeDistrict(b []byte) (dispatch.Config, *Error) {
 }
 
 type districtDecoder struct {
+	spent    float64 // km² of bounding-box diagonals squared given to H3 so far
 	toWGS84  func(geo.Point) geo.Point
 	district geo.CellSet
 	doc      districtDoc
@@ -184,7 +186,7 @@ func (d *districtDecoder) boundary(cfg *dispatch.Config, raw json.RawMessage) *E
 	if e != nil {
 		return e
 	}
-	cells, e := areaCells("boundary", mp)
+	cells, e := d.areaCells("boundary", mp)
 	if e != nil {
 		return e
 	}
@@ -230,7 +232,7 @@ func (d *districtDecoder) grids(cfg *dispatch.Config, raw json.RawMessage) *Erro
 		if e != nil {
 			return e
 		}
-		cells, e := areaCells(apath, mp)
+		cells, e := d.areaCells(apath, mp)
 		if e != nil {
 			return e
 		}
@@ -308,7 +310,7 @@ func (d *districtDecoder) zones(cfg *dispatch.Config, raw json.RawMessage) *Erro
 			if e != nil {
 				return e
 			}
-			if cells, e = areaCells(path+".area", mp); e != nil {
+			if cells, e = d.areaCells(path+".area", mp); e != nil {
 				return e
 			}
 			z.Area = enc
@@ -693,9 +695,8 @@ func (d *districtDecoder) geometry(path string, raw json.RawMessage, what string
 }
 
 // areaCells is the cells of mp at geo.DefaultRes whose centres lie inside it, sorted
-// and without duplicates, after bounding how many there could be.
-func areaCells(path string, mp geo.MultiPolygon) ([]geo.Cell, *Error) {
-	const cellKm2 = 0.1053 // mean area of a resolution-9 cell
+// and without duplicates, after bounding the size of each polygon.
+func (d *districtDecoder) areaCells(path string, mp geo.MultiPolygon) ([]geo.Cell, *Error) {
 	var cells []geo.Cell
 	for _, poly := range mp {
 		minLat, maxLat, minLng, maxLng := 90.0, -90.0, 180.0, -180.0
@@ -703,9 +704,24 @@ func areaCells(path string, mp geo.MultiPolygon) ([]geo.Cell, *Error) {
 			minLat, maxLat = min(minLat, p.Lat), max(maxLat, p.Lat)
 			minLng, maxLng = min(minLng, p.Lng), max(maxLng, p.Lng)
 		}
-		km2 := (maxLat - minLat) * 111.32 * (maxLng - minLng) * 111.32 * math.Cos((minLat+maxLat)/2*math.Pi/180)
-		if n := km2 / cellKm2; n > maxDistrictCells {
-			return nil, Invalid(path, "too large: about %.0f cells at resolution %d, at most %d", n, geo.DefaultRes, maxDistrictCells)
+		// A district spans a few tens of kilometres; an outline across half the globe
+		// is a mistake, and H3 would read one across the antimeridian the other way.
+		if maxLat-minLat > 45 || maxLng-minLng > 90 {
+			return nil, Invalid(path, "too large: spans %.0f° of latitude and %.0f° of longitude", maxLat-minLat, maxLng-minLng)
+		}
+		// H3 allocates for the square of the bounding box's diagonal, whatever the
+		// shape inside: a thin outline 3,000 km long would ask for gigabytes.
+		km := geo.Distance(geo.Point{Lat: minLat, Lng: minLng}, geo.Point{Lat: maxLat, Lng: maxLng}) / 1000
+		if km > maxSpanKm {
+			return nil, Invalid(path, "too large: spans %.0f km, at most %d", km, maxSpanKm)
+		}
+		// And so does its time: the whole file gets the work of a few of the largest
+		// districts, however many polygons it has.
+		if d.spent += km * km; d.spent > fileSpanBudget {
+			return nil, Invalid(path, "too large: the file's areas together span more than a district's")
+		}
+		if minLat == maxLat || minLng == maxLng {
+			continue // no area, so no cells (and H3 refuses it)
 		}
 		holes := make([][]geo.Point, 0, len(poly)-1)
 		for _, h := range poly[1:] {

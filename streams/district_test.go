@@ -191,8 +191,22 @@ func TestDecodeDistrictErrors(t *testing.T) {
 		{"boundary without cells", "boundary", "no cells at resolution 9: smaller than a cell", func(d map[string]any) {
 			d["boundary"] = polygon(square(24.5, 118.1, 24.5001, 118.1001))
 		}},
-		{"boundary too large", "boundary", "too large: about ", func(d map[string]any) {
-			d["boundary"] = polygon(square(0, 70, 50, 140))
+		{"boundary across the globe", "boundary", "too large: spans 1° of latitude and 359° of longitude", func(d map[string]any) {
+			d["boundary"] = polygon([][]float64{{-179.5, 0}, {179.5, 0}, {179.5, 1}, {-179.5, 1}, {-179.5, 0}})
+		}},
+		{"boundary long and thin", "boundary", "too large: spans 3336 km, at most 300", func(d map[string]any) {
+			d["boundary"] = polygon(square(20, 100, 50, 100.0001))
+		}},
+		{"areas too large together", "grids[0].area", "too large: the file's areas together span more than a district's", func(d map[string]any) {
+			// Flat outlines 250 km long: each within the limit, no work for H3, too many together.
+			var polys [][][][]float64
+			for range 7 {
+				polys = append(polys, [][][]float64{{{118.1, 23}, {118.1, 25.2}, {118.1, 24}, {118.1, 23}}})
+			}
+			at(d, "grids", 0)["area"] = map[string]any{"type": "MultiPolygon", "coordinates": polys}
+		}},
+		{"boundary without area", "boundary", "no cells at resolution 9", func(d map[string]any) {
+			d["boundary"] = polygon([][]float64{{118.1, 24.5}, {118.1, 24.6}, {118.1, 24.7}, {118.1, 24.5}})
 		}},
 		{"lat out of range", "boundary.coordinates[0][2]", "lat out of range", func(d map[string]any) {
 			at(d, "boundary")["coordinates"].([][][]float64)[0][2][1] = 91
@@ -502,4 +516,42 @@ func TestDecodeDistrictHuliGCJ02(t *testing.T) {
 	if e != nil || !slices.Equal(again.District, cfg.District) || !slices.Equal(again.Grids[2].Cells, cfg.Grids[2].Cells) {
 		t.Errorf("the WGS-84 source decodes to another district: %v", e)
 	}
+}
+
+// FuzzDecodeDistrict: no file makes the decoder panic, and every file it takes gives a
+// Source that decodes to the same district and the same bytes.
+func FuzzDecodeDistrict(f *testing.F) {
+	f.Add(encodeFuzz(goodDistrict()))
+	if b, err := os.ReadFile(filepath.Join("testdata", "district_example.json")); err == nil {
+		f.Add(b)
+	}
+	f.Add([]byte(`{"boundary":{"type":"Polygon","coordinates":[[[118.1,24.5],[118.2,24.5],[118.2,24.6],[118.1,24.5]]]},"plans":[{"tiers":[{"deadline_s":1}]}]}`))
+	f.Add([]byte(`{"zones":[{"point":{"lat":1e400}}]}`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		if len(b) > 1<<16 {
+			return
+		}
+		cfg, e := DecodeDistrict(b)
+		if e != nil {
+			if e.Status != 400 || e.Message == "" {
+				t.Fatalf("error %+v", e)
+			}
+			return
+		}
+		again, e := DecodeDistrict(cfg.Source)
+		if e != nil {
+			t.Fatalf("Source rejected: %v\n%s", e, cfg.Source)
+		}
+		if string(again.Source) != string(cfg.Source) || !slices.Equal(again.District, cfg.District) {
+			t.Fatalf("Source decodes to another district")
+		}
+	})
+}
+
+func encodeFuzz(v any) []byte {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic(err)
+	}
+	return b
 }
