@@ -3,6 +3,7 @@ package streams
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -445,12 +446,23 @@ func TestDecodeDistrictHuliGCJ02(t *testing.T) {
 		}
 		mp = append(mp, rings)
 	}
-	// Grids: small GCJ-02 squares well inside the mainland part, as a grid office
-	// would draw them on the same map.
+	// Grids: a lattice of 0.01° GCJ-02 squares (~1 km), those wholly inside the outline,
+	// as a grid office would draw them on the same map: neighbours share edges.
 	var grids []any
-	for i, c := range []geo.Point{{Lat: 24.505, Lng: 118.14}, {Lat: 24.52, Lng: 118.16}, {Lat: 24.53, Lng: 118.10}, {Lat: 24.49, Lng: 118.17}} {
-		grids = append(grids, map[string]any{"id": "HL-00" + string(rune('1'+i)), "name": "网格",
-			"area": polygon(square(c.Lat-0.004, c.Lng-0.004, c.Lat+0.004, c.Lng+0.004))})
+	const step = 0.01
+	for lat := 24.42; lat < 24.58; lat += step {
+		for lng := 118.05; lng < 118.22; lng += step {
+			inside := true
+			for i := 0; i <= 4 && inside; i++ {
+				for j := 0; j <= 4 && inside; j++ {
+					inside = huli.Outline.Contains(geo.Point{Lat: lat + step*float64(i)/4, Lng: lng + step*float64(j)/4})
+				}
+			}
+			if inside {
+				grids = append(grids, map[string]any{"id": fmt.Sprintf("HL-%03d", len(grids)+1), "name": fmt.Sprintf("湖里网格%03d", len(grids)+1),
+					"area": polygon(square(lat, lng, lat+step, lng+step))})
+			}
+		}
 	}
 	doc := map[string]any{"name": "湖里区", "crs": "gcj02", "tz": "Asia/Shanghai",
 		"boundary": map[string]any{"type": "MultiPolygon", "coordinates": mp},
@@ -490,15 +502,18 @@ func TestDecodeDistrictHuliGCJ02(t *testing.T) {
 	if !slices.Contains(cfg.Zones[0].Cells, airport) || !slices.Contains(cfg.District, airport) {
 		t.Errorf("the airport zone (given in GCJ-02) misses the airport's WGS-84 cell %s: %v", airport, cfg.Zones[0].Cells)
 	}
-	if len(cfg.Grids) != 4 {
-		t.Fatalf("%d grids", len(cfg.Grids))
+	if len(cfg.Grids) != len(grids) || len(grids) < 20 {
+		t.Fatalf("%d grids of %d", len(cfg.Grids), len(grids))
 	}
+	covered := 0
 	for _, g := range cfg.Grids {
-		// An 0.008° square is ~0.7 km²: six or seven cells.
-		if len(g.Cells) < 4 || len(g.Cells) > 10 {
+		// A 0.01° square is ~1.1 km²: about ten cells.
+		if len(g.Cells) < 6 || len(g.Cells) > 15 {
 			t.Errorf("grid %s: %d cells", g.ID, len(g.Cells))
 		}
+		covered += len(g.Cells)
 	}
+	t.Logf("%d grids cover %d of the district's %d cells", len(cfg.Grids), covered, len(cfg.District))
 	// Source is WGS-84: the first boundary position is the converted one.
 	var src struct {
 		CRS      string
@@ -513,7 +528,7 @@ func TestDecodeDistrictHuliGCJ02(t *testing.T) {
 		t.Errorf("source crs %q first position %v, want wgs84 %v", src.CRS, first, want)
 	}
 	again, e := DecodeDistrict(cfg.Source)
-	if e != nil || !slices.Equal(again.District, cfg.District) || !slices.Equal(again.Grids[2].Cells, cfg.Grids[2].Cells) {
+	if e != nil || !slices.Equal(again.District, cfg.District) || !slices.Equal(again.Grids[5].Cells, cfg.Grids[5].Cells) {
 		t.Errorf("the WGS-84 source decodes to another district: %v", e)
 	}
 }
