@@ -294,6 +294,9 @@ func (d *districtDecoder) zones(cfg *dispatch.Config, raw json.RawMessage) *Erro
 		if z.Kind, e = str(path+".kind", o["kind"]); e != nil {
 			return e
 		}
+		if z.Kind == "" {
+			return Invalid(path+".kind", "required: %s", strings.Join(zoneKinds, ", "))
+		}
 		if !slices.Contains(zoneKinds, z.Kind) {
 			return Invalid(path+".kind", "unknown kind %q: want %s", z.Kind, strings.Join(zoneKinds, ", "))
 		}
@@ -312,6 +315,9 @@ func (d *districtDecoder) zones(cfg *dispatch.Config, raw json.RawMessage) *Erro
 			}
 			if cells, e = d.areaCells(path+".area", mp); e != nil {
 				return e
+			}
+			if len(cells) == 0 {
+				return Invalid(path+".area", "no cells at resolution %d: smaller than a cell (give a point and radius_m)", geo.DefaultRes)
 			}
 			z.Area = enc
 		case hasPoint:
@@ -358,7 +364,7 @@ func (d *districtDecoder) zones(cfg *dispatch.Config, raw json.RawMessage) *Erro
 		if len(secs) > maxDeadlines {
 			return Invalid(path+".deadlines_s", "%d deadlines: the default plan has %d tiers", len(secs), maxDeadlines)
 		}
-		z.Deadlines = secs
+		z.Deadlines = append([]int{}, secs...) // [] rather than null in Source
 		dz := dispatch.Zone{ID: z.ID, Name: z.Name, Kind: z.Kind, Cells: slices.Clone(in)}
 		if dz.Name == "" {
 			dz.Name = z.ID // incidents carry the zone's name

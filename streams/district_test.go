@@ -278,6 +278,10 @@ func TestDecodeDistrictErrors(t *testing.T) {
 		{"zone outside", "zones[0].point", "outside the boundary", func(d map[string]any) {
 			at(d, "zones", 0)["point"] = map[string]any{"lat": 24.6, "lng": 118.11}
 		}},
+		{"zone kind missing", "zones[0].kind", "required: key_site, center, outskirts", func(d map[string]any) { delete(at(d, "zones", 0), "kind") }},
+		{"zone area too small", "zones[1].area", "no cells at resolution 9: smaller than a cell", func(d map[string]any) {
+			at(d, "zones", 1)["area"] = polygon(square(24.5, 118.11, 24.5001, 118.1101))
+		}},
 		{"zone area outside", "zones[1].area", "outside the boundary", func(d map[string]any) {
 			at(d, "zones", 1)["area"] = polygon(square(24.59, 118.11, 24.61, 118.12))
 		}},
