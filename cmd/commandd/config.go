@@ -38,7 +38,8 @@ type Config struct {
 	PGRetain        time.Duration `flag:"pg-retain" help:"with --pg: drop whole days of fixes and archived log messages older than this (e.g. 8760h); 0: keep everything"`
 	RetireClosed    time.Duration `flag:"retire-closed" help:"how long a closed incident stays in the engine (readable live, its alert ids remembered) before it is dropped to keep memory and snapshots bounded; 0: 1h with --pg (the history keeps it and answers for it), 24h without"`
 	Tiles           string        `flag:"tiles" help:"raster tile URL template ({z}/{x}/{y}) of a street map for the wall and replay maps, from a tile server of your own; empty: no street map (nothing leaves the server)"`
-	TZ              string        `flag:"tz" help:"the district's time zone (IANA name): the pages show its time, \"today\" in figures begins at its midnight, history days default to it; the API keeps emitting UTC"`
+	District        string        `flag:"district" help:"district file (boundary, management grids, zones, response plans; docs/api.md) the engine starts with on a new data directory; commandd district generate writes the sample one"`
+	TZ              string        `flag:"tz" help:"the district's time zone (IANA name), unless its district file names one: the pages show its time, \"today\" in figures begins at its midnight, history days default to it; the API keeps emitting UTC"`
 	CameraSnapshots string        `flag:"camera-snapshots" help:"origin (https://host[:port]) of the camera platform whose snapshot images the pages show with the evidence; empty: the pages link to snapshots instead (nothing else is let through)"`
 	DebugListen     string        `flag:"debug-listen" help:"address serving Go's /debug/pprof profiles for the engineer on call; empty: off (keep it on loopback)"`
 }
@@ -92,6 +93,8 @@ func parseConfig(args []string) (Config, error) {
 	switch {
 	case c.Clock != "wall" && c.Clock != "external":
 		return c, fmt.Errorf("clock must be wall or external")
+	case c.Demo && c.District != "":
+		return c, fmt.Errorf("demo lives the sample district: not with district")
 	case c.Clock == "external" && (c.Demo || c.TimeScale != 1):
 		return c, fmt.Errorf("clock external is driven from outside: not with demo or time-scale")
 	}

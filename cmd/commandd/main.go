@@ -30,6 +30,13 @@ import (
 )
 
 func main() {
+	if len(os.Args) > 1 && os.Args[1] == "district" {
+		if err := districtCommand(os.Args[2:]); err != nil {
+			fmt.Fprintln(os.Stderr, "commandd district:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	cfg, err := parseConfig(os.Args[1:])
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "commandd:", err)
@@ -75,7 +82,7 @@ func run(ctx context.Context, cfg Config, logger zerolog.Logger) error {
 			"no token for one of them and no admin token: add lines such as \"<token> operator\" and \"<token> ingest\", "+
 			"or leave out --tokens to have fresh ones written into --data", tokensPath)
 	}
-	zone, _ := time.LoadLocation(cfg.TZ) // checked by parseConfig
+	zone, _ := time.LoadLocation(cfg.TZ) // checked by parseConfig; a district file's own zone wins below
 	sync, err := cfg.logSync()
 	if err != nil {
 		return err
@@ -86,15 +93,29 @@ func run(ctx context.Context, cfg Config, logger zerolog.Logger) error {
 	}
 	defer log.Close()
 
-	engineCfg := dispatch.Config{Recommend: cfg.Recommend, Baseline: cfg.Baseline}
+	// The district: from its file (--district), or the sample district written as one
+	// and read back through the same code (--demo); none: the built-in plan, no zones.
+	var engineCfg dispatch.Config
 	var district *fixtures.District
-	if cfg.Demo {
+	switch {
+	case cfg.Demo:
 		if district, err = fixtures.GenerateDistrict(fixtures.DefaultDistrict); err != nil {
 			return err
 		}
-		engineCfg = district.EngineConfig()
-		engineCfg.Recommend, engineCfg.Baseline = cfg.Recommend, cfg.Baseline
+		file, err := district.File()
+		if err != nil {
+			return fmt.Errorf("demo district: %w", err)
+		}
+		var bad *streams.Error
+		if engineCfg, bad = streams.DecodeDistrict(file); bad != nil {
+			return fmt.Errorf("demo district: %s: %s", bad.Field, bad.Message)
+		}
+	case cfg.District != "":
+		if engineCfg, err = readDistrictFile(cfg.District); err != nil {
+			return fmt.Errorf("district: %w", err)
+		}
 	}
+	engineCfg.Recommend, engineCfg.Baseline = cfg.Recommend, cfg.Baseline
 	switch {
 	case cfg.RetireClosed > 0:
 		engineCfg.RetireClosed = cfg.RetireClosed
@@ -124,7 +145,13 @@ func run(ctx context.Context, cfg Config, logger zerolog.Logger) error {
 		start := time.Now()
 		clock = func() time.Time { return start.Add(time.Duration(float64(time.Since(start)) * cfg.TimeScale)) }
 	}
-	pages, err := ui.Handler(ui.Options{Tiles: cfg.Tiles, TZ: cfg.TZ, CoverageDeadlines: coverageDeadlines(engineCfg),
+	tz := cfg.TZ
+	if engineCfg.TZ != "" {
+		if z, err := time.LoadLocation(engineCfg.TZ); err == nil { // the district file says where it is
+			tz, zone = engineCfg.TZ, z
+		}
+	}
+	pages, err := ui.Handler(ui.Options{Tiles: cfg.Tiles, TZ: tz, CoverageDeadlines: coverageDeadlines(engineCfg),
 		CameraSnapshots: cfg.CameraSnapshots})
 	if err != nil {
 		return err
