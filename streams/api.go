@@ -239,6 +239,8 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /api/v1/coverage", s.route("get_coverage", append(staff, UnitRole), s.getCoverage))
 	mux.HandleFunc("GET /api/v1/history/incidents", s.route("history_incidents", staff, s.getHistoryIncidents))
 	mux.HandleFunc("GET /api/v1/history/grids", s.route("history_grids", staff, s.getHistoryGrids))
+	mux.HandleFunc("PUT /api/v1/district", s.route("put_district", nil, s.putDistrict))
+	mux.HandleFunc("GET /api/v1/district", s.route("get_district", staff, s.getDistrict))
 	mux.HandleFunc("GET /api/v1/clock", s.route("get_clock", append(staff, Ingest, UnitRole, Volunteer), s.getClock))
 	mux.HandleFunc("POST /api/v1/clock", s.route("set_clock", nil, s.setClock))
 	mux.HandleFunc("GET /ws", s.serveWS)
@@ -685,5 +687,56 @@ func (s *Server) getCoverage(r *http.Request, _ Principal) (int, any, *Error) {
 	}
 	var v []dispatch.CoverageCell
 	s.Loop.Read(func(e *dispatch.Engine) { v = e.Coverage(nil) })
+	return http.StatusOK, v, nil
+}
+
+// MaxDistrictBody bounds PUT /api/v1/district's body: with its cells the district is
+// one log message, which must stay under MaxMessage.
+const MaxDistrictBody = min(DistrictFileLimit, 8<<20)
+
+// putDistrict replaces the district in force — its name, time zone, cells, grids,
+// zones, plans and file — keeping the rest of the configuration in force (recommend,
+// baseline, retirement, windows), by a Configure event in the log: replays, the
+// history and a restart see it where it happened. A file that does not decode changes
+// nothing.
+func (s *Server) putDistrict(r *http.Request, p Principal) (int, any, *Error) {
+	b, err := body(r, MaxDistrictBody)
+	if err != nil {
+		return 0, nil, err
+	}
+	d, err := DecodeDistrict(b)
+	if err != nil {
+		return 0, nil, err
+	}
+	cfg := s.Loop.Config()
+	cfg.Name, cfg.TZ, cfg.District, cfg.Grids, cfg.Zones, cfg.Plans, cfg.Source =
+		d.Name, d.TZ, d.District, d.Grids, d.Zones, d.Plans, d.Source
+	cfg.Model = nil // the process's, never the log's
+	if verr := cfg.Validate(); verr != nil {
+		return 0, nil, Invalid("", "%v", verr)
+	}
+	ev := &dispatch.Configure{T: s.now(), Config: cfg, By: p.Name()}
+	if msg, eerr := EncodeEvents([]dispatch.Event{ev}); eerr != nil {
+		return 0, nil, Invalid("", "%v", eerr)
+	} else if len(msg) > MaxMessage {
+		return 0, nil, Errorf("too_large", "", "the district with its cells is %d bytes, over the log's %d", len(msg), MaxMessage)
+	}
+	if _, _, err := s.commit(r.Context(), "", ev); err != nil {
+		return 0, nil, err
+	}
+	return s.getDistrict(r, p)
+}
+
+// getDistrict answers the district in force: its file in WGS-84 with the cell count of
+// the district and of each grid and zone.
+func (s *Server) getDistrict(_ *http.Request, _ Principal) (int, any, *Error) {
+	v, err := DistrictView(s.Loop.Config())
+	if errors.Is(err, ErrNoDistrict) {
+		return 0, nil, Errorf("not_found", "", "no district was given (commandd --district FILE, or PUT /api/v1/district)")
+	}
+	if err != nil {
+		s.Logger.Error().Err(err).Msg("district view")
+		return 0, nil, Errorf("internal", "", "the district in force cannot be shown")
+	}
 	return http.StatusOK, v, nil
 }

@@ -54,6 +54,11 @@ type Log struct {
 	stopped chan struct{} // closed when the group commit has ended
 }
 
+// MaxMessage is the largest log message the embedded server takes (max_payload): a
+// district's Configure event (an 8 MB file re-encoded, with its cells) fits. An
+// external NATS server needs max_payload at least this to take the largest districts.
+const MaxMessage = 16 << 20
+
 // OpenLog connects to (or starts) the JetStream server and makes sure the region's
 // stream exists.
 func OpenLog(ctx context.Context, cfg LogConfig) (*Log, error) {
@@ -67,6 +72,9 @@ func OpenLog(ctx context.Context, cfg LogConfig) (*Log, error) {
 		opts := &server.Options{
 			ServerName: "commandd", DontListen: true, JetStream: true, NoSigs: true, NoLog: true,
 			StoreDir: filepath.Join(cfg.Dir, "jetstream"), SyncInterval: cfg.Sync, SyncAlways: cfg.Sync == 0,
+			// A district's Configure event (its file, cells, grids) is one message and may
+			// be several megabytes; NATS's default is 1 MB.
+			MaxPayload: MaxMessage,
 		}
 		if l.srv, err = server.NewServer(opts); err != nil {
 			return nil, fmt.Errorf("embedded nats: %w", err)

@@ -2,6 +2,7 @@ package streams
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -23,7 +24,7 @@ import (
 // the few microseconds an event needs.
 type Loop struct {
 	log       *Log
-	cfg       dispatch.Config
+	cfg       dispatch.Config // the seed: flags only configure a log that has no configuration
 	hub       *Hub
 	snapPath  string
 	snapEvery time.Duration
@@ -60,7 +61,7 @@ type answer struct {
 // answerKinds are the changes a sender waits for: what became of its alert, camera
 // event or command.
 var answerKinds = []dispatch.ChangeKind{dispatch.AlertAccepted, dispatch.CameraEvent, dispatch.Rejected,
-	dispatch.Assigned, dispatch.Released, dispatch.IncidentClosed, dispatch.UnitChanged}
+	dispatch.Assigned, dispatch.Released, dispatch.IncidentClosed, dispatch.UnitChanged, dispatch.Configured}
 
 // snapshotFile is what the loop writes to disk: the engine's state after message Seq.
 type snapshotFile struct {
@@ -101,6 +102,7 @@ func (l *Loop) Run(ctx context.Context) error {
 	}
 	if l.applied >= tail {
 		close(l.caught)
+		l.settleConfig(ctx)
 	}
 	l.hub.Reset(l.view())
 	lastSnap := time.Now()
@@ -111,6 +113,7 @@ func (l *Loop) Run(ctx context.Context) error {
 		if seq == tail {
 			close(l.caught)
 			l.logger.Info().Uint64("seq", seq).Msg("caught up with the log")
+			l.settleConfig(ctx)
 		}
 		if time.Since(lastSnap) >= l.snapEvery && !writing.Load() {
 			// The engine pauses only for the copy; encoding and writing go on beside it.
@@ -234,8 +237,76 @@ func viewOf(e *dispatch.Engine, seq uint64) View {
 	return View{Seq: seq, T: e.Now(), Units: e.Units(), Incidents: e.Incidents(false), Cameras: e.Cameras()}
 }
 
-// Config is the engine's configuration (a replay's engine must decide the same).
-func (l *Loop) Config() dispatch.Config { return l.cfg }
+// Config is the configuration in force: the log's (the last Configure event applied),
+// or the seed's for a log that has none yet.
+func (l *Loop) Config() dispatch.Config {
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	return l.engine.Config()
+}
+
+// Seed is the configuration the loop was given: what an engine fed the log from its
+// start begins with (replays and the history's engine then apply the Configure events
+// in the log, as this one did).
+func (l *Loop) Seed() dispatch.Config { return l.cfg }
+
+// seedBy is who a seed's Configure event is by.
+const seedBy = "seed"
+
+// settleConfig runs once the loop has caught up with the log. A log whose engine never
+// applied a Configure event (a new data directory, or a log written before the
+// configuration was in the log) gets the seed, once; a log that has one keeps it, and
+// a seed that differs is said to be set aside.
+func (l *Loop) settleConfig(ctx context.Context) {
+	l.mu.RLock()
+	configured, inForce, now := l.engine.Configured(), l.engine.Config(), l.engine.Now()
+	l.mu.RUnlock()
+	if configured {
+		if diff := ConfigDiff(l.cfg, inForce); len(diff) > 0 {
+			l.logger.Warn().Strs("differs", diff).
+				Msg("the configuration given at start differs from the log's: the log's is kept (PUT /api/v1/district changes it)")
+		}
+		return
+	}
+	// Not on the loop's goroutine: the log is being read there. The time is the
+	// engine's, so the event moves no clock; the message id keeps a restart within two
+	// minutes from seeding twice.
+	go func() {
+		ev := &dispatch.Configure{T: now, Config: l.cfg, By: seedBy}
+		if _, err := l.log.Append(ctx, "configure-seed", ev); err != nil && ctx.Err() == nil {
+			l.logger.Error().Err(err).Msg("seeding the log's configuration")
+			return
+		}
+		l.logger.Info().Msg("configuration seeded into the log")
+	}()
+}
+
+// ConfigDiff names the fields (their JSON names) in which two configurations differ,
+// with defaults filled in; the district file they came from (source) is not compared.
+func ConfigDiff(a, b dispatch.Config) []string {
+	fields := func(c dispatch.Config) map[string]json.RawMessage {
+		c = c.WithDefaults()
+		c.Source = nil
+		raw, _ := json.Marshal(c)
+		var m map[string]json.RawMessage
+		_ = json.Unmarshal(raw, &m)
+		return m
+	}
+	fa, fb := fields(a), fields(b)
+	var diff []string
+	for k, v := range fa {
+		if w, ok := fb[k]; !ok || !bytes.Equal(v, w) {
+			diff = append(diff, k)
+		}
+	}
+	for k := range fb {
+		if _, ok := fa[k]; !ok {
+			diff = append(diff, k)
+		}
+	}
+	slices.Sort(diff)
+	return diff
+}
 
 // Snapshot writes the engine's state to disk atomically: a crash mid-write leaves the
 // previous snapshot in place.

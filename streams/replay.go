@@ -104,7 +104,7 @@ func (s *Server) serveReplay(ctx context.Context, conn *websocket.Conn, sub Subs
 		closeWith(conn, websocket.ClosePolicyViolation, fmt.Sprintf("no incident %q", clipMsg(sub.Incident, 40)))
 		return
 	}
-	r := &replay{s: s, archive: s.Archive, cfg: s.Loop.Config(), incident: inc.ID,
+	r := &replay{s: s, archive: s.Archive, cfg: s.Loop.Seed(), incident: inc.ID,
 		from: inc.Received.Add(-replayBefore), speed: sub.Speed, hub: NewHub(s.Logger), control: make(chan replayControl, 16)}
 	if r.archive == nil {
 		r.archive = LogArchive{Log: s.Log}

@@ -60,8 +60,23 @@ func decodeJSON(t testing.TB, v any) any {
 // replays it over the replay view: seeking to sampled moments gives what the live
 // engine showed then (incidents with their tier states, units where they were), and
 // playing through an incident's close shows it closing, then ends; pause holds the
-// clock.
+// clock. Across a configuration change (a Configure event in the log five minutes in)
+// the replay equals the live run as well: its engine applies the change where it is.
 func TestWSReplay(t *testing.T) {
+	crim := dispatch.Criminal
+	change := &dispatch.Configure{Config: dispatch.Config{DupWindow: 2 * time.Minute, ArrivalRadius: 150,
+		Plans: []dispatch.PlanRule{{Category: &crim, Plan: dispatch.Plan{Name: "two", Tiers: []dispatch.Tier{
+			{Deadline: 45 * time.Second, Units: 1, MetBy: dispatch.OnAccept}, {Deadline: 4 * time.Minute, Units: 2, Perimeter: true}}}},
+			{Plan: dispatch.DefaultPlan()}}}, By: "admin:test"}
+	for _, tc := range []struct {
+		name   string
+		change *dispatch.Configure
+	}{{"one configuration", nil}, {"across a configuration change", change}} {
+		t.Run(tc.name, func(t *testing.T) { testWSReplay(t, tc.change) })
+	}
+}
+
+func testWSReplay(t *testing.T, change *dispatch.Configure) {
 	s := newTestServer(t, 0)
 	ctx := context.Background()
 	start := time.Now().UTC().Add(-time.Hour).Truncate(time.Second)
@@ -90,12 +105,36 @@ func TestWSReplay(t *testing.T) {
 		}
 	}
 	feed(tr.Start())
-	for range 25 * 60 {
-		feed(tr.Second())
+	for n := range 25 * 60 {
+		msgs := tr.Second()
+		if change != nil && n == 5*60 {
+			change.T = msgs[0][0].Time()
+			msgs = append([][]dispatch.Event{{change}}, msgs...)
+		}
+		feed(msgs)
+	}
+	if change != nil {
+		s.srv.Loop.Read(func(e *dispatch.Engine) {
+			if !e.Configured() || e.Config().DupWindow != 2*time.Minute {
+				t.Fatal("the configuration change is not in force")
+			}
+			twoTiers := 0
+			for _, inc := range e.Incidents(true) {
+				if inc.Received.After(change.T) && inc.Category == dispatch.Criminal && len(inc.Tiers) == 2 {
+					twoTiers++
+				}
+			}
+			if twoTiers == 0 {
+				t.Fatal("no criminal incident opened under the new plan")
+			}
+		})
 	}
 	var closed dispatch.IncidentView
 	s.srv.Loop.Read(func(e *dispatch.Engine) {
 		for _, inc := range e.Incidents(true) {
+			if change != nil && !inc.Received.After(change.T) {
+				continue // across the change: an incident opened under the configuration it brought
+			}
 			if inc.Status == "closed" && inc.Closed.Add(replayAfter).Before(e.Now()) && len(inc.Tiers[0].Units) > 0 {
 				closed = inc
 				break

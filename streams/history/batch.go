@@ -147,6 +147,20 @@ func (b *batch) addEvent(seq int64, n int, ev dispatch.Event, changes []dispatch
 		return b.audit(seq, n, ev, e.By, e.Incident)
 	case *dispatch.SetStatus:
 		return b.audit(seq, n, ev, e.By, e.Unit)
+	case *dispatch.Configure:
+		// The district file (source) says what changed; its cells, thousands of them,
+		// are in the log and the archived messages.
+		c := *e
+		c.Config.District = nil
+		c.Config.Grids = slices.Clone(c.Config.Grids)
+		for g := range c.Config.Grids {
+			c.Config.Grids[g].Cells = nil
+		}
+		c.Config.Zones = slices.Clone(c.Config.Zones)
+		for z := range c.Config.Zones {
+			c.Config.Zones[z].Cells = nil
+		}
+		return b.audit(seq, n, &c, e.By, "configuration")
 	}
 	return nil
 }
