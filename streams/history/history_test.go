@@ -332,13 +332,31 @@ var errDone = errors.New("done")
 // TestArchive: an engine rebuilt for a moment from the store (a saved state and the
 // archived messages after it) is the engine rebuilt from the whole log, for moments
 // all through a stretch of time, including its very start and where the store ends
-// and the log goes on.
+// and the log goes on. Across a configuration change (a Configure event in the log)
+// too: the saved states carry the configuration in force.
 func TestArchive(t *testing.T) {
+	change := &dispatch.Configure{T: start.Add(15 * time.Minute), By: "admin:test",
+		Config: dispatch.Config{Recommend: true, DupWindow: 3 * time.Minute, RetireClosed: 10 * time.Minute}}
+	for _, tc := range []struct {
+		name   string
+		change *dispatch.Configure
+	}{{"one configuration", nil}, {"across a configuration change", change}} {
+		t.Run(tc.name, func(t *testing.T) { testArchive(t, tc.change) })
+	}
+}
+
+func testArchive(t *testing.T, change *dispatch.Configure) {
 	ctx := context.Background()
 	s := openStore(t, pgtest.Database(t))
 	lg := openLog(t)
 	tr, l := startTraffic(t, lg, 4)
-	l.seconds(t, lg, tr, 30*60)
+	if change == nil {
+		l.seconds(t, lg, tr, 30*60)
+	} else {
+		l.seconds(t, lg, tr, 15*60)
+		l.feed(t, lg, [][]dispatch.Event{{change}})
+		l.seconds(t, lg, tr, 15*60)
+	}
 	writeAll(t, s, lg, tr, l)
 	l.seconds(t, lg, tr, 5*60) // the log goes on past the store
 	store, whole := s.Archive(lg), streams.LogArchive{Log: lg}
@@ -357,6 +375,9 @@ func TestArchive(t *testing.T) {
 		sb, _ := b.Snapshot()
 		if string(sa) != string(sb) {
 			t.Errorf("%s: the engine from the store differs from the engine from the log", at)
+		}
+		if after := change != nil && !moment.Before(change.T); a.Configured() != after || (after && !a.Config().Recommend) {
+			t.Errorf("%s: configured %v (recommend %v), want the change in force from %s", at, a.Configured(), a.Config().Recommend, change.T)
 		}
 	}
 }
