@@ -70,8 +70,14 @@ func (b *batch) add(eng *dispatch.Engine, m streams.Message) error {
 	// A message's time is the engine's after it (the latest event time so far), not
 	// when the log took it: replays seek by the time of events.
 	b.last, b.lastT = m.Seq, eng.Now()
-	b.logRows = append(b.logRows, []any{seq, b.lastT, m.Body})
-	b.addDay(b.lastT)
+	rowT := b.lastT
+	if rowT.IsZero() {
+		// Before any event with a time (a new log's seeded configuration): the day the
+		// log took it, so that the row lands in a day partition retention knows.
+		rowT = m.T
+	}
+	b.logRows = append(b.logRows, []any{seq, rowT, m.Body})
+	b.addDay(rowT)
 	b.messages++
 	return nil
 }
