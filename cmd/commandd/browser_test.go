@@ -538,3 +538,17 @@ func TestBrowserWallRestart(t *testing.T) {
 		until(`document.querySelector('#link').className === "open"`),
 		until(fmt.Sprintf(`Math.abs(commandd.state.units.get(%q).lat - 24.5077) < 1e-6`, ids[1])))
 }
+
+// TestBrowserWallGrids: on a district with management grids the wall has a layer of
+// them, outlined and named once zoomed in.
+func TestBrowserWallGrids(t *testing.T) {
+	s := start(t, t.TempDir(), "--district", exampleDistrict)
+	ctx := newBrowser(t)
+	browse(t, ctx, "the grids layer",
+		chromedp.Navigate(s.base+"/?access_token="+tokOperator),
+		until(`!!document.querySelector('#layers button[data-grids]') && !document.querySelector('#layers button[data-grids]').hidden`),
+		click(`#layers button[data-grids]`),
+		until(`commandd.map.loaded() && commandd.map.getLayoutProperty("grids", "visibility") === "visible"`),
+		eval(`(commandd.map.jumpTo({center: [118.13, 24.53], zoom: 13.5}), true)`, new(bool)),
+		until(`document.querySelectorAll('.grid-label').length === 2 && [...document.querySelectorAll('.grid-label')].some((l) => l.textContent === "湖里网格001")`))
+}
