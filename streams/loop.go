@@ -268,6 +268,10 @@ func (l *Loop) settleConfig(ctx context.Context) {
 		}
 		return
 	}
+	if err := l.cfg.Validate(); err != nil {
+		l.logger.Error().Err(err).Msg("the configuration given at start is not valid: the log gets none, the engine runs on it unlogged")
+		return
+	}
 	// Not on the loop's goroutine: the log is being read there. The time is the
 	// engine's, so the event moves no clock; the message id keeps a restart within two
 	// minutes from seeding twice.
