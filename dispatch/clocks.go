@@ -91,20 +91,19 @@ func (e *Engine) canMake(tu *tierUnit, due time.Time) bool {
 // later phase implies the earlier ones: a unit that arrived set off, and one that set
 // off reacted; the earliest report counts.
 func (tu *tierUnit) reached(p Phase) time.Time {
-	var ts []time.Time
 	switch p {
 	case OnAccept:
-		ts = []time.Time{tu.accepted, tu.enroute, tu.arrived}
+		return earliest(earliest(tu.accepted, tu.enroute), tu.arrived)
 	case OnSetOff:
-		ts = []time.Time{tu.enroute, tu.arrived}
-	default:
-		return tu.arrived
+		return earliest(tu.enroute, tu.arrived)
 	}
-	var first time.Time
-	for _, t := range ts {
-		if !t.IsZero() && (first.IsZero() || t.Before(first)) {
-			first = t
-		}
+	return tu.arrived
+}
+
+// earliest is the earlier of two times, a zero time counting as none.
+func earliest(a, b time.Time) time.Time {
+	if a.IsZero() || (!b.IsZero() && b.Before(a)) {
+		return b
 	}
-	return first
+	return a
 }
