@@ -260,3 +260,20 @@ func TestDistrictAPI(t *testing.T) {
 		t.Error("a rejected file changed the district")
 	}
 }
+
+// TestLogTakesALargeDistrict: a district's Configure event of several megabytes (NATS's
+// default limit is 1 MB) is stored and read back whole.
+func TestLogTakesALargeDistrict(t *testing.T) {
+	log := openTestLog(t, t.TempDir(), time.Minute)
+	defer log.Close()
+	src, _ := json.Marshal(map[string]string{"pad": strings.Repeat("湖", 1<<20)}) // 3 MB of UTF-8
+	ev := &dispatch.Configure{T: time.Unix(1, 0).UTC(), Config: dispatch.Config{Name: "big", Source: src}, By: "admin:1"}
+	seq, err := log.Append(context.Background(), "", ev)
+	if err != nil {
+		t.Fatalf("append a %d-byte district: %v", len(src), err)
+	}
+	cfgs := configureEvents(t, log)
+	if seq != 1 || len(cfgs) != 1 || !bytes.Equal(cfgs[0].Config.Source, src) {
+		t.Fatalf("read back %d configure events", len(cfgs))
+	}
+}
