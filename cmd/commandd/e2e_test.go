@@ -17,6 +17,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -60,7 +61,26 @@ type server struct {
 	cmd  *exec.Cmd
 	base string
 	data string
-	logs *bytes.Buffer
+	logs *logBuffer
+}
+
+// logBuffer keeps what commandd writes to stderr; its reader goroutine writes while a
+// test reads.
+type logBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *logBuffer) WriteString(s string) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.buf.WriteString(s)
+}
+
+func (b *logBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
 
 // start runs commandd on a free loopback port with data in dir and waits for /readyz.
@@ -83,7 +103,7 @@ func start(t testing.TB, dir string, extra ...string) *server {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	s := &server{t: t, cmd: cmd, data: dir, logs: &bytes.Buffer{}}
+	s := &server{t: t, cmd: cmd, data: dir, logs: &logBuffer{}}
 	addr := make(chan string, 1)
 	go func() {
 		sc := bufio.NewScanner(stderr)
