@@ -35,6 +35,10 @@ type Options struct {
 	// CameraSnapshots is the origin (scheme://host[:port]) of the camera platform whose
 	// snapshot images the pages show; empty: they link to them instead.
 	CameraSnapshots string `json:"camera_snapshots"`
+	// District, when set, gives TZ and CoverageDeadlines as they are now, in place of the
+	// fields: the district in force changes with the log (PUT /api/v1/district), and a
+	// page loaded after a change must see the new one.
+	District func() (tz string, coverageDeadlines []float64) `json:"-"`
 }
 
 // origin checks that raw is an http(s) URL and returns its scheme://host.
@@ -80,8 +84,18 @@ func Handler(opts Options) (http.Handler, error) {
 	// page may be framed by another (a wall screen is not to be embedded elsewhere).
 	csp := "default-src 'self'; connect-src 'self' ws: wss:" + tiles + "; img-src 'self' data: blob:" + tiles + snapshots +
 		"; style-src 'self' 'unsafe-inline'; script-src 'self'; worker-src 'self' blob:; frame-ancestors 'none'"
-	config, err := json.Marshal(opts)
-	if err != nil {
+	config := func() ([]byte, error) {
+		o := opts
+		if o.District != nil {
+			if tz, deadlines := o.District(); tz != "" {
+				o.TZ, o.CoverageDeadlines = tz, deadlines
+			} else {
+				o.CoverageDeadlines = deadlines
+			}
+		}
+		return json.Marshal(o)
+	}
+	if _, err := config(); err != nil {
 		return nil, err
 	}
 	files := http.FileServerFS(sub)
@@ -91,8 +105,13 @@ func Handler(opts Options) (http.Handler, error) {
 		w.Header().Set("X-Content-Type-Options", "nosniff")
 		w.Header().Set("Referrer-Policy", "no-referrer")
 		if r.URL.Path == "/config.json" {
+			b, err := config()
+			if err != nil {
+				http.Error(w, err.Error(), http.StatusInternalServerError)
+				return
+			}
 			w.Header().Set("Content-Type", "application/json")
-			w.Write(config)
+			w.Write(b)
 			return
 		}
 		files.ServeHTTP(w, r)

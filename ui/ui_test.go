@@ -61,3 +61,25 @@ func TestHandler(t *testing.T) {
 		}
 	}
 }
+
+// TestConfigFollowsDistrict: /config.json tells a page the district in force at the
+// time it loads, not the one the server started with.
+func TestConfigFollowsDistrict(t *testing.T) {
+	tz, deadlines := "", []float64{60, 180, 300}
+	h, err := Handler(Options{TZ: "Asia/Shanghai", District: func() (string, []float64) { return tz, deadlines }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	get := func() string {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest("GET", "/config.json", nil))
+		return rec.Body.String()
+	}
+	if got := get(); !strings.Contains(got, `"tz":"Asia/Shanghai","coverage_deadlines_s":[60,180,300]`) {
+		t.Errorf("before any district: %s", got)
+	}
+	tz, deadlines = "Asia/Urumqi", []float64{45, 120}
+	if got := get(); !strings.Contains(got, `"tz":"Asia/Urumqi","coverage_deadlines_s":[45,120]`) {
+		t.Errorf("after a district change: %s", got)
+	}
+}

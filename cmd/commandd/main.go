@@ -152,7 +152,10 @@ func run(ctx context.Context, cfg Config, logger zerolog.Logger) error {
 		}
 	}
 	pages, err := ui.Handler(ui.Options{Tiles: cfg.Tiles, TZ: tz, CoverageDeadlines: coverageDeadlines(engineCfg),
-		CameraSnapshots: cfg.CameraSnapshots})
+		CameraSnapshots: cfg.CameraSnapshots, District: func() (string, []float64) {
+			inForce := loop.Config() // the log's, which a PUT or an earlier start may have set
+			return inForce.TZ, coverageDeadlines(inForce)
+		}})
 	if err != nil {
 		return err
 	}
