@@ -239,6 +239,7 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /api/v1/coverage", s.route("get_coverage", append(staff, UnitRole), s.getCoverage))
 	mux.HandleFunc("GET /api/v1/history/incidents", s.route("history_incidents", staff, s.getHistoryIncidents))
 	mux.HandleFunc("GET /api/v1/history/grids", s.route("history_grids", staff, s.getHistoryGrids))
+	mux.HandleFunc("GET /api/v1/history/report", s.route("history_report", staff, s.getHistoryReport))
 	mux.HandleFunc("PUT /api/v1/district", s.route("put_district", nil, s.putDistrict))
 	mux.HandleFunc("GET /api/v1/district", s.route("get_district", staff, s.getDistrict))
 	mux.HandleFunc("GET /api/v1/clock", s.route("get_clock", append(staff, Ingest, UnitRole, Volunteer), s.getClock))

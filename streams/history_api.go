@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"commandd/dispatch"
 	"commandd/geo"
 )
 
@@ -19,8 +20,12 @@ type History interface {
 	Incidents(ctx context.Context, q HistoryQuery) ([]json.RawMessage, error)
 	// Incident returns one incident as the API gives it, if the history holds it.
 	Incident(ctx context.Context, id string) (json.RawMessage, bool, error)
-	// Grids returns, per grid (an H3 cell at q.Res) and day, what happened there.
+	// Grids returns, per grid (an H3 cell at q.Res, or with q.By "grid" the
+	// incident's management grid) and day, what happened there.
 	Grids(ctx context.Context, q HistoryQuery) ([]GridDays, error)
+	// Report sums up the range of q (the report card); Previous and Change are the
+	// caller's.
+	Report(ctx context.Context, q HistoryQuery) (*Report, error)
 }
 
 // HistoryQuery is what a supervisor asks about: a time range (on the incident's
@@ -37,11 +42,16 @@ type HistoryQuery struct {
 	Res      int            // grids: the H3 resolution of a grid
 	Grids    []geo.Cell     // grids: the grids asked for (also listed when nothing happened there)
 	Location *time.Location // grids: where days begin
+	// By is what grids are: "" (H3 cells at Res) or "grid" (the incidents' management
+	// grids; those of District are listed even when nothing happened there).
+	By       string
+	District []dispatch.GridRef
 }
 
 // GridDays is one grid's days.
 type GridDays struct {
 	Grid             string    `json:"grid"`
+	Name             string    `json:"name,omitempty"` // a management grid's name
 	ZeroIncidentDays int       `json:"zero_incident_days"`
 	Days             []GridDay `json:"days"` // the days something happened
 }
@@ -56,6 +66,7 @@ type GridDay struct {
 	TiersMet            int      `json:"tiers_met"`
 	MetShare            *float64 `json:"met_share"`
 	MedianFirstArrivalS *float64 `json:"median_first_arrival_s"`
+	P90FirstArrivalS    *float64 `json:"p90_first_arrival_s"`
 	// Units sent to the day's incidents, and how many of them acknowledged the order
 	// (accepted, or reported en route or on scene) within 30 s of being sent.
 	Assignments int `json:"assignments"`
@@ -246,15 +257,192 @@ func (s *Server) getHistoryGrids(r *http.Request, _ Principal) (int, any, *Error
 	if e != nil {
 		return 0, nil, e
 	}
-	for _, g := range q.Grids {
-		if g.Resolution() != q.Res {
-			return 0, nil, Invalid("cells", "grids must be cells of resolution res (%d)", q.Res)
+	switch q.By = r.URL.Query().Get("by"); q.By {
+	case "", "cell":
+		q.By = ""
+		for _, g := range q.Grids {
+			if g.Resolution() != q.Res {
+				return 0, nil, Invalid("cells", "grids must be cells of resolution res (%d)", q.Res)
+			}
 		}
+	case "grid":
+		s.districtGrids(&q)
+	default:
+		return 0, nil, Invalid("by", "want cell or grid")
 	}
 	grids, err := s.History.Grids(r.Context(), q)
 	if err != nil {
 		s.Logger.Error().Err(err).Msg("history query")
 		return 0, nil, Errorf("unavailable", "", "the history database did not answer; retry")
 	}
+	if q.By == "grid" {
+		return http.StatusOK, map[string]any{"by": "grid", "from": q.From, "to": q.To, "tz": q.Location.String(), "grids": grids}, nil
+	}
 	return http.StatusOK, map[string]any{"res": q.Res, "from": q.From, "to": q.To, "grids": grids}, nil
+}
+
+// districtGrids makes q (by management grid) list the grids of the district in force
+// too, unless it asks about an area (then only grids where something happened are).
+func (s *Server) districtGrids(q *HistoryQuery) {
+	q.Grids = nil
+	if s.Loop == nil || q.BBox != nil || len(q.Polygon) > 0 || len(q.Cells) > 0 {
+		return
+	}
+	for _, g := range s.Loop.Config().Grids {
+		q.District = append(q.District, dispatch.GridRef{ID: g.ID, Name: g.Name})
+	}
+}
+
+// Report is the report card of a range: what came in and how the district answered.
+type Report struct {
+	From      time.Time    `json:"from"`
+	To        time.Time    `json:"to"`
+	TZ        string       `json:"tz"`
+	Alerts    ReportAlerts `json:"alerts"`
+	Incidents int          `json:"incidents"`
+	// Tiers: per tier number any incident of the range had, those decided (met or
+	// missed) and met.
+	Tiers         []ReportTier `json:"tiers"`
+	FirstArrivalS Percentiles  `json:"first_arrival_s"`
+	Accepted30s   ReportAccept `json:"accepted_30s"`
+	// ZeroIncidentDaysByGrid: per management grid, the days of the range (in TZ)
+	// without an incident there.
+	ZeroIncidentDaysByGrid []GridZeroDays `json:"zero_incident_days_by_grid"`
+	Previous               *Report        `json:"previous,omitempty"` // compare=previous
+	Change                 *ReportChange  `json:"change,omitempty"`
+}
+
+// ReportAlerts counts alerts, all of them and by category.
+type ReportAlerts struct {
+	Total      int            `json:"total"`
+	ByCategory map[string]int `json:"by_category"`
+}
+
+// ReportTier is one tier's outcomes.
+type ReportTier struct {
+	Tier     int      `json:"tier"`
+	Decided  int      `json:"decided"`
+	Met      int      `json:"met"`
+	MetShare *float64 `json:"met_share"`
+}
+
+// Percentiles of a set of seconds; null when the set is empty.
+type Percentiles struct {
+	Median *float64 `json:"median"`
+	P90    *float64 `json:"p90"`
+}
+
+// ReportAccept: units sent, and how many acknowledged the order within 30 s.
+type ReportAccept struct {
+	Assignments int      `json:"assignments"`
+	Accepted    int      `json:"accepted"`
+	Share       *float64 `json:"share"`
+}
+
+// GridZeroDays is one management grid's days without an incident.
+type GridZeroDays struct {
+	Grid string `json:"grid"`
+	Name string `json:"name"`
+	Days int    `json:"days"`
+}
+
+// ReportChange is a report against the previous one: each figure's this/previous − 1,
+// null when the previous is 0 or missing.
+type ReportChange struct {
+	Alerts           *float64            `json:"alerts"`
+	AlertsByCategory map[string]*float64 `json:"alerts_by_category"`
+	Incidents        *float64            `json:"incidents"`
+	TiersMetShare    []TierChange        `json:"tiers_met_share"`
+	FirstArrivalS    Percentiles         `json:"first_arrival_s"`
+	Accepted30sShare *float64            `json:"accepted_30s_share"`
+}
+
+// TierChange is the change of one tier's met share.
+type TierChange struct {
+	Tier     int      `json:"tier"`
+	MetShare *float64 `json:"met_share"`
+}
+
+// ratio is this/previous − 1; nil when either is missing or previous is 0.
+func ratio(this, previous *float64) *float64 {
+	if this == nil || previous == nil || *previous == 0 {
+		return nil
+	}
+	r := *this / *previous - 1
+	return &r
+}
+
+func num(n int) *float64 {
+	f := float64(n)
+	return &f
+}
+
+// compareReports is how r changed from p.
+func compareReports(r, p *Report) *ReportChange {
+	c := &ReportChange{
+		Alerts:           ratio(num(r.Alerts.Total), num(p.Alerts.Total)),
+		AlertsByCategory: map[string]*float64{},
+		Incidents:        ratio(num(r.Incidents), num(p.Incidents)),
+		TiersMetShare:    []TierChange{},
+		FirstArrivalS: Percentiles{Median: ratio(r.FirstArrivalS.Median, p.FirstArrivalS.Median),
+			P90: ratio(r.FirstArrivalS.P90, p.FirstArrivalS.P90)},
+		Accepted30sShare: ratio(r.Accepted30s.Share, p.Accepted30s.Share),
+	}
+	for cat, n := range r.Alerts.ByCategory {
+		c.AlertsByCategory[cat] = ratio(num(n), num(p.Alerts.ByCategory[cat]))
+	}
+	for cat := range p.Alerts.ByCategory {
+		if _, ok := r.Alerts.ByCategory[cat]; !ok {
+			c.AlertsByCategory[cat] = ratio(num(0), num(p.Alerts.ByCategory[cat]))
+		}
+	}
+	for _, t := range r.Tiers {
+		tc := TierChange{Tier: t.Tier}
+		for _, pt := range p.Tiers {
+			if pt.Tier == t.Tier {
+				tc.MetShare = ratio(t.MetShare, pt.MetShare)
+			}
+		}
+		c.TiersMetShare = append(c.TiersMetShare, tc)
+	}
+	return c
+}
+
+// getHistoryReport: GET /api/v1/history/report?from&to&compare=previous.
+func (s *Server) getHistoryReport(r *http.Request, _ Principal) (int, any, *Error) {
+	v := r.URL.Query()
+	for _, f := range []string{"from", "to"} {
+		if v.Get(f) == "" {
+			return 0, nil, Invalid(f, "required: an RFC 3339 time such as 2026-11-01T00:00:00+08:00")
+		}
+	}
+	compare := v.Get("compare")
+	if compare != "" && compare != "previous" {
+		return 0, nil, Invalid("compare", "want previous, or nothing")
+	}
+	q, e := s.historyQuery(r)
+	if e != nil {
+		return 0, nil, e
+	}
+	q.By = "grid"
+	s.districtGrids(&q)
+	fail := func(err error) (int, any, *Error) {
+		s.Logger.Error().Err(err).Msg("history report")
+		return 0, nil, Errorf("unavailable", "", "the history database did not answer; retry")
+	}
+	rep, err := s.History.Report(r.Context(), q)
+	if err != nil {
+		return fail(err)
+	}
+	if compare == "previous" {
+		p := q
+		p.From, p.To = q.From.Add(-q.To.Sub(q.From)), q.From
+		prev, err := s.History.Report(r.Context(), p)
+		if err != nil {
+			return fail(err)
+		}
+		rep.Previous = prev
+		rep.Change = compareReports(rep, prev)
+	}
+	return http.StatusOK, rep, nil
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"strings"
 	"time"
@@ -104,11 +105,18 @@ func (s *Store) Incident(ctx context.Context, id string) (json.RawMessage, bool,
 }
 
 // Grids counts, per grid and day, the alerts, the incidents, the tiers met of those
-// decided, and the median first arrival; grids asked for by cell are listed even when
-// nothing happened there.
+// decided, and the median and 90th percentile first arrival; grids asked for by cell
+// (or, by management grid, the district's) are listed even when nothing happened there.
+//
+// By H3 cell, incidents and their units count in the grid of their cell, alerts in
+// the grid of theirs. By management grid (q.By "grid"), everything counts in the grid
+// the incident carries (its "grid" when it opened), alerts at their own time and only
+// those of incidents of the category and tier outcome asked for; incidents without a
+// grid, and their alerts, are left out.
 func (s *Store) Grids(ctx context.Context, q streams.HistoryQuery) ([]streams.GridDays, error) {
+	byGrid := q.By == "grid"
 	type key struct {
-		grid geo.Cell
+		grid string
 		day  string
 	}
 	type acc struct {
@@ -117,10 +125,26 @@ func (s *Store) Grids(ctx context.Context, q streams.HistoryQuery) ([]streams.Gr
 		arrivals                        []float64
 	}
 	days := map[key]*acc{}
-	at := func(cell int64, t time.Time) (*acc, error) {
-		g, err := geo.Cell(cell).Parent(q.Res)
-		if err != nil {
-			return nil, fmt.Errorf("history: cell %x: %w", cell, err)
+	names := map[string]string{}
+	// at is the day of grid (a cell to take the parent of, or a management grid's id).
+	var cell int64
+	var gridID, gridName *string
+	at := func(t time.Time) (*acc, error) {
+		var g string
+		if byGrid {
+			if gridID == nil {
+				return nil, nil
+			}
+			g = *gridID
+			if gridName != nil {
+				names[g] = *gridName
+			}
+		} else {
+			c, err := geo.Cell(cell).Parent(q.Res)
+			if err != nil {
+				return nil, fmt.Errorf("history: cell %x: %w", cell, err)
+			}
+			g = c.String()
 		}
 		k := key{g, t.In(q.Location).Format(time.DateOnly)}
 		if days[k] == nil {
@@ -128,22 +152,29 @@ func (s *Store) Grids(ctx context.Context, q streams.HistoryQuery) ([]streams.Gr
 		}
 		return days[k], nil
 	}
+	// gridCols are the columns of incidents (alias i) a row's grid is read from.
+	gridCols := `i.cell, NULL::text, NULL::text`
+	gridCond := `true`
+	if byGrid {
+		gridCols = `0::bigint, i.doc->'grid'->>'id', i.doc->'grid'->>'name'`
+		gridCond = `i.doc->'grid'->>'id' IS NOT NULL`
+	}
 
 	cond, args, err := where(q, false)
 	if err != nil {
 		return nil, err
 	}
-	rows, err := s.pool.Query(ctx, `SELECT cell, received, tier1, tier2, tier3, first_arrival_s FROM incidents WHERE `+cond, args...)
+	rows, err := s.pool.Query(ctx, `SELECT `+gridCols+`, i.received, i.tier1, i.tier2, i.tier3, i.first_arrival_s
+		FROM (SELECT * FROM incidents WHERE `+cond+`) i WHERE `+gridCond, args...)
 	if err != nil {
 		return nil, fmt.Errorf("history: grids: %w", err)
 	}
-	var cell int64
 	var t time.Time
 	var tiers [3]*string
 	var first *float64
-	_, err = pgx.ForEachRow(rows, []any{&cell, &t, &tiers[0], &tiers[1], &tiers[2], &first}, func() error {
-		a, err := at(cell, t)
-		if err != nil {
+	_, err = pgx.ForEachRow(rows, []any{&cell, &gridID, &gridName, &t, &tiers[0], &tiers[1], &tiers[2], &first}, func() error {
+		a, err := at(t)
+		if a == nil || err != nil {
 			return err
 		}
 		a.incidents++
@@ -166,17 +197,17 @@ func (s *Store) Grids(ctx context.Context, q streams.HistoryQuery) ([]streams.Gr
 
 	// Units sent count on their incident's grid and day; an order is acknowledged in
 	// time when the unit accepted it (or reported en route or on scene) within 30 s.
-	rows, err = s.pool.Query(ctx, `SELECT incidents.cell, incidents.received, assignments.assigned, assignments.accepted
-		FROM incidents JOIN assignments ON assignments.incident = incidents.id
-		WHERE assignments.assigned IS NOT NULL AND `+cond, args...)
+	rows, err = s.pool.Query(ctx, `SELECT `+gridCols+`, i.received, assignments.assigned, assignments.accepted
+		FROM (SELECT * FROM incidents WHERE `+cond+`) i JOIN assignments ON assignments.incident = i.id
+		WHERE assignments.assigned IS NOT NULL AND `+gridCond, args...)
 	if err != nil {
 		return nil, fmt.Errorf("history: grids: assignments: %w", err)
 	}
 	var assigned time.Time
 	var accepted *time.Time
-	_, err = pgx.ForEachRow(rows, []any{&cell, &t, &assigned, &accepted}, func() error {
-		a, err := at(cell, t)
-		if err != nil {
+	_, err = pgx.ForEachRow(rows, []any{&cell, &gridID, &gridName, &t, &assigned, &accepted}, func() error {
+		a, err := at(t)
+		if a == nil || err != nil {
 			return err
 		}
 		a.assignments++
@@ -189,16 +220,31 @@ func (s *Store) Grids(ctx context.Context, q streams.HistoryQuery) ([]streams.Gr
 		return nil, fmt.Errorf("history: grids: assignments: %w", err)
 	}
 
-	// Alerts are counted by where and when they came.
+	// Alerts are counted by where (by cell: their own, whatever their incident; by
+	// grid: their incident's) and when they came.
 	if cond, args, err = where(q, true); err != nil {
 		return nil, err
 	}
-	if rows, err = s.pool.Query(ctx, `SELECT cell, t FROM alerts WHERE `+cond, args...); err != nil {
+	alerts := `SELECT cell, NULL::text, NULL::text, t FROM alerts WHERE ` + cond
+	if byGrid {
+		// Of incidents of the category and tier outcome asked for, whenever they began.
+		if q.Category != "" {
+			args = append(args, q.Category)
+			gridCond += fmt.Sprintf(" AND i.category = $%d", len(args))
+		}
+		if q.Tier >= 1 && q.Tier <= 3 {
+			args = append(args, q.Outcome)
+			gridCond += fmt.Sprintf(" AND i.tier%d = $%d", q.Tier, len(args))
+		}
+		alerts = `SELECT ` + gridCols + `, a.t FROM (SELECT incident, t FROM alerts WHERE ` + cond + `) a
+			JOIN incidents i ON i.id = a.incident WHERE ` + gridCond
+	}
+	if rows, err = s.pool.Query(ctx, alerts, args...); err != nil {
 		return nil, fmt.Errorf("history: grids: alerts: %w", err)
 	}
-	_, err = pgx.ForEachRow(rows, []any{&cell, &t}, func() error {
-		a, err := at(cell, t)
-		if err != nil {
+	_, err = pgx.ForEachRow(rows, []any{&cell, &gridID, &gridName, &t}, func() error {
+		a, err := at(t)
+		if a == nil || err != nil {
 			return err
 		}
 		a.alerts++
@@ -208,14 +254,21 @@ func (s *Store) Grids(ctx context.Context, q streams.HistoryQuery) ([]streams.Gr
 		return nil, fmt.Errorf("history: grids: alerts: %w", err)
 	}
 
-	grids := map[geo.Cell]*streams.GridDays{}
+	grids := map[string]*streams.GridDays{}
 	for _, g := range q.Grids {
-		grids[g] = &streams.GridDays{Grid: g.String(), Days: []streams.GridDay{}}
+		if !byGrid {
+			grids[g.String()] = &streams.GridDays{Grid: g.String(), Days: []streams.GridDay{}}
+		}
+	}
+	for _, g := range q.District {
+		if byGrid {
+			grids[g.ID] = &streams.GridDays{Grid: g.ID, Name: g.Name, Days: []streams.GridDay{}}
+		}
 	}
 	for k, a := range days {
 		g := grids[k.grid]
 		if g == nil {
-			g = &streams.GridDays{Grid: k.grid.String()}
+			g = &streams.GridDays{Grid: k.grid, Name: names[k.grid]}
 			grids[k.grid] = g
 		}
 		d := streams.GridDay{Day: k.day, Alerts: a.alerts, Incidents: a.incidents, TiersDecided: a.decided, TiersMet: a.met,
@@ -226,8 +279,8 @@ func (s *Store) Grids(ctx context.Context, q streams.HistoryQuery) ([]streams.Gr
 		}
 		if len(a.arrivals) > 0 {
 			slices.Sort(a.arrivals)
-			m := median(a.arrivals)
-			d.MedianFirstArrivalS = &m
+			m, p90 := median(a.arrivals), percentile(a.arrivals, 0.9)
+			d.MedianFirstArrivalS, d.P90FirstArrivalS = &m, &p90
 		}
 		g.Days = append(g.Days, d)
 	}
@@ -258,6 +311,13 @@ func median(v []float64) float64 {
 		return v[len(v)/2]
 	}
 	return (v[len(v)/2-1] + v[len(v)/2]) / 2
+}
+
+// percentile p (0–1] of sorted values, by nearest rank: the smallest value at least
+// a share p of the values are at or below.
+func percentile(v []float64, p float64) float64 {
+	r := int(math.Ceil(p * float64(len(v))))
+	return v[max(r, 1)-1]
 }
 
 // countDays is how many calendar days (in loc) the range [from, to) touches.
