@@ -25,8 +25,9 @@ import (
 // one incident in HL-001 (first arrival 15 s, met); on 1 December one in HL-001 (30 s,
 // met), one in HL-002 (75 s, missed; its unit en route within 5 s) and one outside every
 // grid (no unit free: missed). HL-003 has none. It returns the configuration and the
-// number of messages logged.
-func gridStream(t *testing.T, lg *streams.Log) (dispatch.Config, uint64) {
+// number of messages logged. With late, the grids come into force (a Configure event)
+// only on 1 December, and the configuration returned has none.
+func gridStream(t *testing.T, lg *streams.Log, late bool) (dispatch.Config, uint64) {
 	t.Helper()
 	disk := func(lat, lng float64) []geo.Cell {
 		c, err := geo.CellOf(geo.Point{Lat: lat, Lng: lng}, geo.DefaultRes)
@@ -61,7 +62,14 @@ func gridStream(t *testing.T, lg *streams.Log) (dispatch.Config, uint64) {
 	msgs = append(msgs,
 		[]dispatch.Event{&dispatch.AlertReceived{ID: "E", T: at(d1, 5), Lat: 24.5, Lng: 118.12, Category: dispatch.Criminal, Priority: 2}},
 		[]dispatch.Event{&dispatch.SetStatus{T: at(d1, 20), Unit: "C3", Status: dispatch.OnScene, By: "unit:C3"}},
-		[]dispatch.Event{&dispatch.Tick{T: at(d1, 70)}},
+		[]dispatch.Event{&dispatch.Tick{T: at(d1, 70)}})
+	seed := cfg
+	if late {
+		seed.Grids = nil
+		msgs[0] = append([]dispatch.Event{&dispatch.Configure{T: d1, Config: seed, By: "admin:test"}}, msgs[0]...)
+		msgs = append(msgs, []dispatch.Event{&dispatch.Configure{T: d2, Config: cfg, By: "admin:test"}})
+	}
+	msgs = append(msgs,
 		[]dispatch.Event{&dispatch.AlertReceived{ID: "A", T: at(d2, 5), Lat: 24.5, Lng: 118.12, Category: dispatch.Criminal, Priority: 2}},
 		[]dispatch.Event{&dispatch.AlertReceived{ID: "B", T: at(d2, 25), Lat: 24.52, Lng: 118.14, Category: dispatch.Fire, Priority: 2}},
 		[]dispatch.Event{&dispatch.SetStatus{T: at(d2, 30), Unit: "C4", Status: dispatch.Enroute, By: "unit:C4"}},
@@ -74,7 +82,7 @@ func gridStream(t *testing.T, lg *streams.Log) (dispatch.Config, uint64) {
 			t.Fatal(err)
 		}
 	}
-	return cfg, uint64(len(msgs))
+	return seed, uint64(len(msgs))
 }
 
 // TestGridsByGrid: per management grid and day, what happened in the grid the incident
@@ -84,7 +92,7 @@ func TestGridsByGrid(t *testing.T) {
 	ctx := context.Background()
 	s := openStore(t, pgtest.Database(t))
 	lg := openLog(t)
-	cfg, n := gridStream(t, lg)
+	cfg, n := gridStream(t, lg, false)
 	w, stop := runWriter(t, s, lg, cfg)
 	waitFor(t, w, n, time.Minute)
 	stop()
@@ -135,6 +143,44 @@ func TestGridsByGrid(t *testing.T) {
 	}
 }
 
+// TestGridsByGridConfigured: grids put in force by a Configure event in the log count
+// the incidents opened from then on; those before it had none and are left out.
+func TestGridsByGridConfigured(t *testing.T) {
+	s := openStore(t, pgtest.Database(t))
+	lg := openLog(t)
+	seed, n := gridStream(t, lg, true)
+	w, stop := runWriter(t, s, lg, seed)
+	waitFor(t, w, n, time.Minute)
+	stop()
+	grids, err := s.Grids(context.Background(), streams.HistoryQuery{From: time.Date(2026, 11, 30, 0, 0, 0, 0, time.UTC),
+		To: time.Date(2026, 12, 2, 0, 0, 0, 0, time.UTC), Res: 7, Location: time.UTC, By: "grid"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, g := range grids {
+		for _, d := range g.Days {
+			got = append(got, fmt.Sprintf("%s %s %s %d", g.Grid, g.Name, d.Day, d.Incidents))
+		}
+	}
+	if want := "[HL-001 湖里网格001 2026-12-01 1 HL-002 湖里网格002 2026-12-01 1]"; fmt.Sprint(got) != want {
+		t.Errorf("by grid across a configuration change: %v, want %s", got, want)
+	}
+}
+
+// TestPercentile: nearest rank.
+func TestPercentile(t *testing.T) {
+	v := []float64{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11}
+	for _, tc := range []struct{ p, want float64 }{{0.9, 10}, {0.5, 6}, {1, 11}, {0.01, 1}} {
+		if got := percentile(v, tc.p); got != tc.want {
+			t.Errorf("percentile %v of 1..11: %v, want %v", tc.p, got, tc.want)
+		}
+	}
+	if got := percentile([]float64{42}, 0.9); got != 42 {
+		t.Errorf("percentile of one: %v", got)
+	}
+}
+
 // TestReport asks the API for the report card of 1 December (Shanghai days) against
 // the day before.
 func TestReport(t *testing.T) {
@@ -145,7 +191,7 @@ func TestReport(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(lg.Close)
-	cfg, n := gridStream(t, lg)
+	cfg, n := gridStream(t, lg, false)
 	w, stop := runWriter(t, s, lg, cfg)
 	waitFor(t, w, n, time.Minute)
 	stop()
