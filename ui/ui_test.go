@@ -28,7 +28,7 @@ func TestHandler(t *testing.T) {
 		body, _ := io.ReadAll(resp.Body)
 		return resp, string(body)
 	}
-	for _, page := range []string{"/", "/handheld.html", "/replay.html"} {
+	for _, page := range []string{"/", "/handheld.html", "/replay.html", "/report.html"} {
 		resp, body := get(page)
 		if resp.StatusCode != 200 || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/html") {
 			t.Errorf("GET %s: %d %s", page, resp.StatusCode, resp.Header.Get("Content-Type"))
@@ -55,7 +55,7 @@ func TestHandler(t *testing.T) {
 	if !Built() {
 		t.Skip("the scripts are not built (go generate ./ui)")
 	}
-	for _, js := range []string{"/dist/wall.js", "/dist/handheld.js", "/dist/replay.js", "/dist/maplibre-gl-worker.mjs"} {
+	for _, js := range []string{"/dist/wall.js", "/dist/handheld.js", "/dist/replay.js", "/dist/report.js", "/dist/maplibre-gl-worker.mjs"} {
 		if resp, _ := get(js); resp.StatusCode != 200 || !strings.Contains(resp.Header.Get("Content-Type"), "javascript") {
 			t.Errorf("GET %s: %d %s", js, resp.StatusCode, resp.Header.Get("Content-Type"))
 		}

@@ -21,6 +21,7 @@ import (
 	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/chromedp"
 
+	"commandd/fixtures/pgtest"
 	"commandd/ui"
 )
 
@@ -551,4 +552,33 @@ func TestBrowserWallGrids(t *testing.T) {
 		until(`commandd.map.loaded() && commandd.map.getLayoutProperty("grids", "visibility") === "visible"`),
 		eval(`(commandd.map.jumpTo({center: [118.13, 24.53], zoom: 13.5}), true)`, new(bool)),
 		until(`document.querySelectorAll('.grid-label').length === 2 && [...document.querySelectorAll('.grid-label')].some((l) => l.textContent === "湖里网格001")`))
+}
+
+// TestBrowserReport: the supervisor's report card, from the history of a district with
+// grids: the period's alerts by category and the tiers, in Chinese, ready to print.
+func TestBrowserReport(t *testing.T) {
+	db := pgtest.Database(t)
+	s := start(t, t.TempDir(), "--pg", db, "--district", exampleDistrict)
+	s.must(200, "PUT", "/api/v1/units/P-17", tokOperator, `{"force":"police","mode":"car"}`)
+	s.must(202, "POST", "/api/v1/fixes", tokIngest, `[{"unit":"P-17","lat":24.5200,"lng":118.1400}]`)
+	for i, cat := range []string{"criminal", "traffic", "criminal"} {
+		ans := s.must(201, "POST", "/api/v1/alerts", tokIngest,
+			fmt.Sprintf(`{"id":"110-RC-%d","lat":%f,"lng":118.14,"category":%q,"priority":3}`, i, 24.51+0.01*float64(i), cat))
+		s.must(200, "POST", "/api/v1/incidents/"+ans["incident"].(string)+"/close", tokOperator, `{"disposition":"done"}`)
+	}
+	for deadline := time.Now().Add(15 * time.Second); ; time.Sleep(200 * time.Millisecond) {
+		m := s.must(200, "GET", "/api/v1/history/incidents", tokSupervisor, "")
+		if list, _ := m["incidents"].([]any); len(list) == 3 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the history never held the 3 incidents: %v", m)
+		}
+	}
+	ctx := newBrowser(t)
+	browse(t, ctx, "the report card",
+		chromedp.Navigate(s.base+"/report.html?access_token="+tokSupervisor),
+		until(`!!(window.commandd && commandd.report && commandd.report.alerts && commandd.report.alerts.total === 3)`),
+		until(`document.querySelector('#category-rows').textContent.includes('刑事') && document.querySelectorAll('#categories rect').length >= 4`),
+		screenshot(t, "report.png"))
 }

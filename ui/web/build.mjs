@@ -6,7 +6,7 @@ import { copyFileSync, mkdirSync } from "node:fs";
 const out = "../static/dist";
 mkdirSync(out, { recursive: true });
 await esbuild.build({
-  entryPoints: ["src/wall.js", "src/handheld.js", "src/replay.js"],
+  entryPoints: ["src/wall.js", "src/handheld.js", "src/replay.js", "src/report.js"],
   bundle: true,
   format: "esm",
   minify: true,

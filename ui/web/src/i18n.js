@@ -53,6 +53,12 @@ const TABLES = {
     "error.permission_denied": "无此权限", "error.not_found": "未找到", "error.conflict": "与当前状态冲突",
     "error.too_large": "内容过大", "error.rate_limited": "操作过于频繁，请稍候", "error.unavailable": "服务暂不可用，请重试",
     "error.network": "无法连接服务器",
+    "report.title": "警情成绩单", "report.from": "从", "report.to": "至", "report.show": "生成",
+    "report.period": "{from} 至 {to}（{tz}），与上一同长周期对比", "report.alerts": "警情", "report.incidents": "事件",
+    "report.firstArrival": "首车到场 中位/90%", "report.accepted": "30秒内接警", "report.byCategory": "各类警情",
+    "report.category": "类别", "report.thisPeriod": "本期", "report.before": "上期", "report.change": "变化",
+    "report.tiers": "1-3-5 各层达标", "report.tier": "层级", "report.decided": "已判定", "report.met": "达标",
+    "report.share": "达标率", "report.zeroDays": "各网格零发案天数", "report.grid": "网格", "report.days": "天数",
   },
   en: {
     "category.criminal": "criminal", "category.public_order": "public order", "category.traffic": "traffic",
@@ -100,6 +106,13 @@ const TABLES = {
     "error.permission_denied": "not allowed", "error.not_found": "not found", "error.conflict": "not possible now",
     "error.too_large": "too large", "error.rate_limited": "too many requests: wait a moment", "error.unavailable": "the server cannot answer now: retry",
     "error.network": "the server cannot be reached",
+    "report.title": "Report card", "report.from": "from", "report.to": "to", "report.show": "show",
+    "report.period": "{from} to {to} ({tz}), against the period of the same length before", "report.alerts": "alerts",
+    "report.incidents": "incidents", "report.firstArrival": "first arrival, median / 90%", "report.accepted": "accepted in 30 s",
+    "report.byCategory": "Alerts by category", "report.category": "category", "report.thisPeriod": "this period",
+    "report.before": "before", "report.change": "change", "report.tiers": "1-3-5 tiers met", "report.tier": "tier",
+    "report.decided": "decided", "report.met": "met", "report.share": "share", "report.zeroDays": "Zero-incident days by grid",
+    "report.grid": "grid", "report.days": "days",
   },
 };
 
