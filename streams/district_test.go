@@ -3,7 +3,6 @@ package streams
 import (
 	"encoding/json"
 	"errors"
-	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -13,6 +12,7 @@ import (
 	"time"
 
 	"commandd/dispatch"
+	"commandd/fixtures"
 	"commandd/geo"
 )
 
@@ -422,6 +422,13 @@ func TestDecodeDistrictHuliGCJ02(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer f.Close()
+	file, ngrids, err := fixtures.HuliDistrictFile(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.Seek(0, 0); err != nil {
+		t.Fatal(err)
+	}
 	ds, err := geo.ReadDistricts(f)
 	if err != nil {
 		t.Fatal(err)
@@ -432,50 +439,7 @@ func TestDecodeDistrictHuliGCJ02(t *testing.T) {
 			huli = &ds[i]
 		}
 	}
-	if huli == nil {
-		t.Fatal("Huli (350206) not in the shared file")
-	}
-	lngLat := func(ring []geo.Point) [][]float64 {
-		out := make([][]float64, len(ring))
-		for i, p := range ring {
-			out[i] = []float64{p.Lng, p.Lat}
-		}
-		return out
-	}
-	var mp [][][][]float64
-	for _, poly := range huli.Outline {
-		var rings [][][]float64
-		for _, r := range poly {
-			rings = append(rings, lngLat(r))
-		}
-		mp = append(mp, rings)
-	}
-	// Grids: a lattice of 0.01° GCJ-02 squares (~1 km), those wholly inside the outline,
-	// as a grid office would draw them on the same map: neighbours share edges.
-	var grids []any
-	const step = 0.01
-	for lat := 24.42; lat < 24.58; lat += step {
-		for lng := 118.05; lng < 118.22; lng += step {
-			inside := true
-			for i := 0; i <= 4 && inside; i++ {
-				for j := 0; j <= 4 && inside; j++ {
-					inside = huli.Outline.Contains(geo.Point{Lat: lat + step*float64(i)/4, Lng: lng + step*float64(j)/4})
-				}
-			}
-			if inside {
-				grids = append(grids, map[string]any{"id": fmt.Sprintf("HL-%03d", len(grids)+1), "name": fmt.Sprintf("湖里网格%03d", len(grids)+1),
-					"area": polygon(square(lat, lng, lat+step, lng+step))})
-			}
-		}
-	}
-	doc := map[string]any{"name": "湖里区", "crs": "gcj02", "tz": "Asia/Shanghai",
-		"boundary": map[string]any{"type": "MultiPolygon", "coordinates": mp},
-		"grids":    grids,
-		"zones": []any{map[string]any{"id": "KS-1", "name": "高崎机场", "kind": "key_site",
-			"point": map[string]any{"lat": 24.5440 - 0.0027, "lng": 118.1277 + 0.0050}, "radius_m": 300, "deadlines_s": []any{60, 120, 240}}},
-		"plans": []any{map[string]any{"tiers": []any{map[string]any{"deadline_s": 60}, map[string]any{"deadline_s": 180}, map[string]any{"deadline_s": 300}}}},
-	}
-	cfg, e := DecodeDistrict(encode(t, doc))
+	cfg, e := DecodeDistrict(file)
 	if e != nil {
 		t.Fatalf("DecodeDistrict: %v", e)
 	}
@@ -502,12 +466,12 @@ func TestDecodeDistrictHuliGCJ02(t *testing.T) {
 	if inGCJ > len(cfg.District)*97/100 {
 		t.Errorf("%d of %d cell centres inside the unconverted GCJ-02 outline: the offset was not undone", inGCJ, len(cfg.District))
 	}
-	airport, _ := geo.CellOf(geo.Point{Lat: 24.5440, Lng: 118.1277}, geo.DefaultRes)
+	airport, _ := geo.CellOf(fixtures.HuliAirport, geo.DefaultRes)
 	if !slices.Contains(cfg.Zones[0].Cells, airport) || !slices.Contains(cfg.District, airport) {
 		t.Errorf("the airport zone (given in GCJ-02) misses the airport's WGS-84 cell %s: %v", airport, cfg.Zones[0].Cells)
 	}
-	if len(cfg.Grids) != len(grids) || len(grids) < 20 {
-		t.Fatalf("%d grids of %d", len(cfg.Grids), len(grids))
+	if len(cfg.Grids) != ngrids || ngrids < 20 {
+		t.Fatalf("%d grids of %d", len(cfg.Grids), ngrids)
 	}
 	covered := 0
 	for _, g := range cfg.Grids {

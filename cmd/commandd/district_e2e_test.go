@@ -7,7 +7,10 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
+	"commandd/fixtures"
+	"commandd/fixtures/pgtest"
 	"commandd/geo"
 )
 
@@ -98,5 +101,82 @@ func TestDistrictFromFile(t *testing.T) {
 	}
 	if !strings.Contains(s.logs.String(), "the log's is kept") {
 		t.Errorf("a restart with other flags did not say it keeps the log's configuration:\n%s", grep(s.logs.String(), "configuration"))
+	}
+}
+
+// TestDistrictHuli: a district file made from Huli's real outline (the team's shared
+// GCJ-02 export, with grids drawn on the same map) runs end to end: coverage over its
+// cells, a call at the airport gets the key site's deadlines, a call in a grid is that
+// grid's, the history reports per grid, and a restart with other flags keeps the log's
+// district.
+func TestDistrictHuli(t *testing.T) {
+	src := filepath.Join("..", "..", "..", "shared", "data", "xiamen_geo", "xiamen_350200_districts_datav.geojson")
+	f, err := os.Open(src)
+	if err != nil {
+		t.Skipf("the shared Xiamen outlines are not here: %v", err)
+	}
+	defer f.Close()
+	file, _, err := fixtures.HuliDistrictFile(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	path := filepath.Join(dir, "huli.json")
+	if err := os.WriteFile(path, file, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	db := pgtest.Database(t)
+	s := start(t, dir, "--district", path, "--pg", db)
+	var coverage []any
+	_, m := s.do("GET", "/api/v1/coverage", tokOperator, "")
+	if err := json.Unmarshal([]byte(m["_raw"].(string)), &coverage); err != nil || len(coverage) < 500 {
+		t.Fatalf("coverage over Huli: %d cells, %v", len(coverage), err)
+	}
+	district := s.must(200, "GET", "/api/v1/district", tokSupervisor, "")
+	grid := district["grids"].([]any)[0].(map[string]any)
+	ring := grid["area"].(map[string]any)["coordinates"].([]any)[0].([]any)
+	var centre geo.Point
+	for _, p := range ring[:len(ring)-1] {
+		centre.Lng += p.([]any)[0].(float64) / float64(len(ring)-1)
+		centre.Lat += p.([]any)[1].(float64) / float64(len(ring)-1)
+	}
+	s.must(200, "PUT", "/api/v1/units/P-17", tokOperator, `{"force":"police","mode":"car"}`)
+	s.must(202, "POST", "/api/v1/fixes", tokIngest, fmt.Sprintf(`[{"unit":"P-17","lat":%f,"lng":%f}]`, fixtures.HuliAirport.Lat+0.004, fixtures.HuliAirport.Lng))
+	call := func(id, category string, at geo.Point) map[string]any {
+		ans := s.must(201, "POST", "/api/v1/alerts", tokIngest,
+			fmt.Sprintf(`{"id":%q,"lat":%f,"lng":%f,"category":%q,"priority":2}`, id, at.Lat, at.Lng, category))
+		return s.must(200, "GET", "/api/v1/incidents/"+ans["incident"].(string), tokOperator, "")
+	}
+	airport := call("110-HL-1", "criminal", fixtures.HuliAirport)
+	if airport["zone"] != "高崎机场" || fmt.Sprint(airport["tiers"].([]any)[1].(map[string]any)["deadline_s"]) != "120" {
+		t.Errorf("a call at Gaoqi airport: zone %v, tiers %v", airport["zone"], airport["tiers"])
+	}
+	inGrid := call("110-HL-2", "traffic", centre)
+	if g, _ := inGrid["grid"].(map[string]any); g == nil || g["id"] != grid["id"] {
+		t.Errorf("a call at the centre of %v: grid %v", grid["id"], inGrid["grid"])
+	}
+	for _, inc := range []map[string]any{airport, inGrid} {
+		s.must(200, "POST", "/api/v1/incidents/"+inc["id"].(string)+"/close", tokOperator, `{"disposition":"done"}`)
+	}
+	for deadline := time.Now().Add(15 * time.Second); ; time.Sleep(200 * time.Millisecond) {
+		m := s.must(200, "GET", "/api/v1/history/grids?by=grid", tokSupervisor, "")
+		found := false
+		for _, g := range m["grids"].([]any) {
+			if g := g.(map[string]any); g["grid"] == grid["id"] && len(g["days"].([]any)) == 1 {
+				found = g["days"].([]any)[0].(map[string]any)["incidents"] == 1.0
+			}
+		}
+		if found {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the history per grid never counted the call in %v: %v", grid["id"], m)
+		}
+	}
+	s.stop()
+	s = start(t, dir, "--district", exampleDistrict, "--pg", db)
+	if again := s.must(200, "GET", "/api/v1/district", tokSupervisor, ""); again["name"] != district["name"] ||
+		len(again["grids"].([]any)) != len(district["grids"].([]any)) {
+		t.Errorf("a restart with another district file changed the log's district: %v grids, name %v", len(again["grids"].([]any)), again["name"])
 	}
 }
