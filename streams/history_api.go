@@ -204,7 +204,7 @@ func (s *Server) historyQuery(r *http.Request) (HistoryQuery, *Error) {
 	if s.History == nil {
 		return HistoryQuery{}, Errorf("unavailable", "", "history needs a database: start commandd with --pg")
 	}
-	return parseHistoryQuery(r.URL.Query(), s.now(), s.Location)
+	return parseHistoryQuery(r.URL.Query(), s.now(), s.districtZone())
 }
 
 // getHistoryIncidents: GET /api/v1/history/incidents, as JSON or (format=geojson) a
@@ -445,4 +445,20 @@ func (s *Server) getHistoryReport(r *http.Request, _ Principal) (int, any, *Erro
 		rep.Change = compareReports(rep, prev)
 	}
 	return http.StatusOK, rep, nil
+}
+
+// districtZone is where the district's days begin: the zone of the district in force
+// (a PUT may have changed it), else Location, else UTC.
+func (s *Server) districtZone() *time.Location {
+	if s.Loop != nil {
+		if tz := s.Loop.Config().TZ; tz != "" {
+			if loc, err := time.LoadLocation(tz); err == nil {
+				return loc
+			}
+		}
+	}
+	if s.Location != nil {
+		return s.Location
+	}
+	return time.UTC
 }
