@@ -88,8 +88,10 @@ function play(id) {
   };
 
   // The incident's own events, as ticks on the timeline.
+  let final = null; // the incident as it ended, for a clock sought past its close
   api("GET", `/api/v1/incidents/${encodeURIComponent(id)}`)
     .then((inc) => {
+      final = inc;
       const place = () => {
         if (!clock) return setTimeout(place, 200);
         const [from, to] = span();
@@ -110,7 +112,11 @@ function play(id) {
       guard($("unit-counts"), () => renderUnitCounts($("unit-counts"), state.units));
     }
     guard($("queue-rows"), () => renderQueue($("queue-rows"), state.incidents.values(), now, id));
-    guard($("detail-body"), () => renderDetail($("detail-body"), state.incidents.get(id) || state.closed.get(id), now, { units: state.units, snapshots: settings.camera_snapshots }));
+    // A seek past the close lands on a wall that no longer holds the incident: it is
+    // shown as it ended.
+    const ended = final && final.closed && now >= Date.parse(final.closed) ? final : null;
+    const inc = state.incidents.get(id) || state.closed.get(id) || ended;
+    guard($("detail-body"), () => renderDetail($("detail-body"), inc, now, { units: state.units, snapshots: settings.camera_snapshots }));
   }, 250);
 
   window.commandd = { state, clock: () => clock, map: view.map, panelErrors };
