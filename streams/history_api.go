@@ -308,7 +308,7 @@ type Report struct {
 	// ZeroIncidentDaysByGrid: per management grid, the days of the range (in TZ)
 	// without an incident there.
 	ZeroIncidentDaysByGrid []GridZeroDays `json:"zero_incident_days_by_grid"`
-	Previous               *Report        `json:"previous,omitempty"` // compare=previous
+	Previous               *Report        `json:"previous,omitempty"` // compare=previous or year
 	Change                 *ReportChange  `json:"change,omitempty"`
 }
 
@@ -408,7 +408,7 @@ func compareReports(r, p *Report) *ReportChange {
 	return c
 }
 
-// getHistoryReport: GET /api/v1/history/report?from&to&compare=previous.
+// getHistoryReport: GET /api/v1/history/report?from&to&compare=previous|year.
 func (s *Server) getHistoryReport(r *http.Request, _ Principal) (int, any, *Error) {
 	v := r.URL.Query()
 	for _, f := range []string{"from", "to"} {
@@ -417,8 +417,8 @@ func (s *Server) getHistoryReport(r *http.Request, _ Principal) (int, any, *Erro
 		}
 	}
 	compare := v.Get("compare")
-	if compare != "" && compare != "previous" {
-		return 0, nil, Invalid("compare", "want previous, or nothing")
+	if compare != "" && compare != "previous" && compare != "year" {
+		return 0, nil, Invalid("compare", "want previous (the period of the same length before), year (the same dates a year before: 同比), or nothing")
 	}
 	q, e := s.historyQuery(r)
 	if e != nil {
@@ -434,9 +434,12 @@ func (s *Server) getHistoryReport(r *http.Request, _ Principal) (int, any, *Erro
 	if err != nil {
 		return fail(err)
 	}
-	if compare == "previous" {
+	if compare != "" {
 		p := q
 		p.From, p.To = q.From.Add(-q.To.Sub(q.From)), q.From
+		if compare == "year" { // on the district's calendar, so a day stays that day
+			p.From, p.To = q.From.In(q.Location).AddDate(-1, 0, 0), q.To.In(q.Location).AddDate(-1, 0, 0)
+		}
 		prev, err := s.History.Report(r.Context(), p)
 		if err != nil {
 			return fail(err)

@@ -250,6 +250,17 @@ func TestReport(t *testing.T) {
 	check("change tiers", fmt.Sprint(len(c.TiersMetShare))+" "+f(c.TiersMetShare[0].MetShare), "1 -0.6667")
 	check("change arrival", f(c.FirstArrivalS.Median)+" "+f(c.FirstArrivalS.P90)+" "+f(c.Accepted30sShare), "2.5 4 0")
 
+	// compare=year (同比): the same dates of the year before, on the district's calendar.
+	if status, body = get("report?from=2026-12-01T00:00:00%2B08:00&to=2026-12-02T00:00:00%2B08:00&compare=year"); status != http.StatusOK {
+		t.Fatalf("report, compare=year: %d %s", status, body)
+	}
+	var yoy streams.Report
+	if err := json.Unmarshal(body, &yoy); err != nil || yoy.Previous == nil {
+		t.Fatalf("report, compare=year: %v %s", err, body)
+	}
+	check("a year before", yoy.Previous.From.UTC().Format(time.RFC3339)+" "+yoy.Previous.To.UTC().Format(time.RFC3339)+" "+
+		fmt.Sprint(yoy.Previous.Alerts.Total), "2025-11-30T16:00:00Z 2025-12-01T16:00:00Z 0")
+
 	// Without compare, neither previous nor change.
 	if status, body = get("report?from=2026-12-01T00:00:00Z&to=2026-12-02T00:00:00Z&tz=UTC"); status != http.StatusOK {
 		t.Fatalf("report: %d %s", status, body)

@@ -1,5 +1,6 @@
 // The report card (成绩单) a supervisor prints: for a period of the district's days, the
-// alerts by category against the period before, the tiers met, the first arrival's
+// alerts by category against the same dates a year before (同比) or the period just
+// before (环比), the tiers met, the first arrival's
 // median and 90th percentile, the orders accepted within 30 s, and the zero-incident
 // days of each management grid — from GET /api/v1/history/report, charts drawn here.
 import { api, config } from "./net.js";
@@ -43,12 +44,12 @@ function bars(svg, cats, now, before) {
     .join("");
 }
 
-async function show(fromDay, toDay) {
+async function show(fromDay, toDay, compare) {
   const from = day(fromDay), to = day(toDay) + DAY;
   $("state").textContent = "…";
   let r;
   try {
-    r = await api("GET", `/api/v1/history/report?from=${encodeURIComponent(new Date(from).toISOString())}&to=${encodeURIComponent(new Date(to).toISOString())}&compare=previous`);
+    r = await api("GET", `/api/v1/history/report?from=${encodeURIComponent(new Date(from).toISOString())}&to=${encodeURIComponent(new Date(to).toISOString())}&compare=${compare}`);
   } catch (e) {
     $("state").textContent = errorText(e);
     return;
@@ -56,7 +57,7 @@ async function show(fromDay, toDay) {
   $("state").textContent = "";
   const prev = r.previous || {};
   const ch = r.change || {};
-  $("period").textContent = t("report.period", { from: fromDay, to: toDay, tz: r.tz || district() });
+  $("period").textContent = t(compare === "year" ? "report.periodYear" : "report.period", { from: fromDay, to: toDay, tz: r.tz || district() });
   const acc = r.accepted_30s || {};
   const fa = r.first_arrival_s || {};
   $("kpis").innerHTML = [
@@ -88,9 +89,10 @@ config.then(() => {
   const today = dateOf(Date.now());
   $("from").value = params.get("from") || dateOf(districtMidnight(Date.now()) - 29 * DAY);
   $("to").value = params.get("to") || today;
+  $("compare").value = params.get("compare") === "previous" ? "previous" : "year";
   $("range").onsubmit = (e) => {
     e.preventDefault();
-    show($("from").value, $("to").value);
+    show($("from").value, $("to").value, $("compare").value);
   };
-  show($("from").value, $("to").value);
+  show($("from").value, $("to").value, $("compare").value);
 });
