@@ -155,8 +155,58 @@ func TestDistrictHuli(t *testing.T) {
 	if g, _ := inGrid["grid"].(map[string]any); g == nil || g["id"] != grid["id"] {
 		t.Errorf("a call at the centre of %v: grid %v", grid["id"], inGrid["grid"])
 	}
-	for _, inc := range []map[string]any{airport, inGrid} {
+	// Mid-shift the airport's deadlines tighten: the next call there gets them, the one
+	// open keeps its own.
+	var doc map[string]any
+	if err := json.Unmarshal(file, &doc); err != nil {
+		t.Fatal(err)
+	}
+	doc["zones"].([]any)[0].(map[string]any)["deadlines_s"] = []int{45, 90, 180}
+	tighter, _ := json.Marshal(doc)
+	s.must(200, "PUT", "/api/v1/district", tokAdmin, string(tighter))
+	after := call("110-HL-3", "fire", fixtures.HuliAirport)
+	if got := fmt.Sprint(after["tiers"].([]any)[1].(map[string]any)["deadline_s"]); got != "90" {
+		t.Errorf("a call at the airport after the change: tier 2 in %s s, want 90", got)
+	}
+	for _, inc := range []map[string]any{airport, inGrid, after} {
 		s.must(200, "POST", "/api/v1/incidents/"+inc["id"].(string)+"/close", tokOperator, `{"disposition":"done"}`)
+	}
+	// A replay across the change shows both airport incidents as they were live.
+	replay := s.subscribe(tokSupervisor, fmt.Sprintf(`{"type":"subscribe","view":"replay","incident":%q,"speed":60}`, airport["id"]))
+	last := map[string]map[string]any{}
+	for ended := false; !ended; {
+		replay.conn.SetReadDeadline(time.Now().Add(30 * time.Second))
+		_, b, err := replay.conn.ReadMessage()
+		if err != nil {
+			t.Fatalf("the replay: %v", err)
+		}
+		var m map[string]any
+		_ = json.Unmarshal(b, &m)
+		switch m["type"] {
+		case "incident":
+			last[m["id"].(string)] = m
+		case "clock":
+			ended = m["ended"] == true
+		}
+	}
+	for _, inc := range []map[string]any{airport, after} {
+		id := inc["id"].(string)
+		live := s.must(200, "GET", "/api/v1/incidents/"+id, tokSupervisor, "")
+		var want, got []string
+		for _, tr := range live["tiers"].([]any) {
+			want = append(want, fmt.Sprint(tr.(map[string]any)["deadline_s"], tr.(map[string]any)["state"]))
+		}
+		r := last[id]
+		if r == nil {
+			t.Errorf("the replay never showed %s", id)
+			continue
+		}
+		for _, tr := range r["tiers"].([]any) {
+			got = append(got, fmt.Sprint(tr.(map[string]any)["deadline_s"], tr.(map[string]any)["state"]))
+		}
+		if fmt.Sprint(got) != fmt.Sprint(want) || r["status"] != live["status"] || r["zone"] != live["zone"] {
+			t.Errorf("%s replayed: %v %v %v, live: %v %v %v", id, r["status"], r["zone"], got, live["status"], live["zone"], want)
+		}
 	}
 	for deadline := time.Now().Add(15 * time.Second); ; time.Sleep(200 * time.Millisecond) {
 		m := s.must(200, "GET", "/api/v1/history/grids?by=grid", tokSupervisor, "")
