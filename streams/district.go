@@ -197,12 +197,9 @@ func (d *districtDecoder) boundary(cfg *dispatch.Config, raw json.RawMessage) *E
 }
 
 func (d *districtDecoder) grids(cfg *dispatch.Config, raw json.RawMessage) *Error {
-	items, e := list("grids", raw)
+	items, e := boundedList("grids", raw, maxGrids, "grids")
 	if e != nil {
 		return e
-	}
-	if len(items) > maxGrids {
-		return Invalid("grids", "%d grids: at most %d", len(items), maxGrids)
 	}
 	d.doc.Grids = make([]docGrid, 0, len(items))
 	ids := map[string]int{}
@@ -265,12 +262,9 @@ func (d *districtDecoder) grids(cfg *dispatch.Config, raw json.RawMessage) *Erro
 }
 
 func (d *districtDecoder) zones(cfg *dispatch.Config, raw json.RawMessage) *Error {
-	items, e := list("zones", raw)
+	items, e := boundedList("zones", raw, maxZones, "zones")
 	if e != nil {
 		return e
-	}
-	if len(items) > maxZones {
-		return Invalid("zones", "%d zones: at most %d", len(items), maxZones)
 	}
 	maxDeadlines := len(cfg.CoverageTiers())
 	d.doc.Zones = make([]docZone, 0, len(items))
@@ -376,12 +370,9 @@ func (d *districtDecoder) zones(cfg *dispatch.Config, raw json.RawMessage) *Erro
 }
 
 func (d *districtDecoder) plans(cfg *dispatch.Config, raw json.RawMessage) *Error {
-	items, e := list("plans", raw)
+	items, e := boundedList("plans", raw, maxPlans, "plans")
 	if e != nil {
 		return e
-	}
-	if len(items) > maxPlans {
-		return Invalid("plans", "%d plans: at most %d", len(items), maxPlans)
 	}
 	d.doc.Plans = make([]docPlan, 0, len(items))
 	def := -1

@@ -39,68 +39,49 @@ func object(path string, raw json.RawMessage, keys ...string) (map[string]json.R
 	return o, nil
 }
 
-func list(path string, raw json.RawMessage) ([]json.RawMessage, *Error) {
-	var l []json.RawMessage
+// value reads raw as a T; absent (missing or null) is T's zero value, anything else
+// not a T is an error at path saying what was wanted.
+func value[T any](path string, raw json.RawMessage, want string) (T, *Error) {
+	var v T
 	if absent(raw) {
-		return nil, nil
+		return v, nil
 	}
-	if json.Unmarshal(raw, &l) != nil {
-		return nil, Invalid(path, "want an array")
+	if json.Unmarshal(raw, &v) != nil {
+		var zero T
+		return zero, Invalid(path, "want %s", want)
 	}
-	return l, nil
+	return v, nil
+}
+
+func list(path string, raw json.RawMessage) ([]json.RawMessage, *Error) {
+	return value[[]json.RawMessage](path, raw, "an array")
+}
+
+// boundedList is list with at most max items, what naming them in the error.
+func boundedList(path string, raw json.RawMessage, max int, what string) ([]json.RawMessage, *Error) {
+	items, e := list(path, raw)
+	if e == nil && len(items) > max {
+		return nil, Invalid(path, "%d %s: at most %d", len(items), what, max)
+	}
+	return items, e
 }
 
 func str(path string, raw json.RawMessage) (string, *Error) {
-	var s string
-	if absent(raw) {
-		return "", nil
-	}
-	if json.Unmarshal(raw, &s) != nil {
-		return "", Invalid(path, "want a string")
-	}
-	return s, nil
+	return value[string](path, raw, "a string")
 }
 
 func number(path string, raw json.RawMessage) (float64, *Error) {
-	var f float64
-	if absent(raw) {
-		return 0, nil
-	}
-	if json.Unmarshal(raw, &f) != nil {
-		return 0, Invalid(path, "want a number")
-	}
-	return f, nil
+	return value[float64](path, raw, "a number")
 }
 
 func integer(path string, raw json.RawMessage) (int, *Error) {
-	var n int
-	if absent(raw) {
-		return 0, nil
-	}
-	if json.Unmarshal(raw, &n) != nil {
-		return 0, Invalid(path, "want a whole number")
-	}
-	return n, nil
+	return value[int](path, raw, "a whole number")
 }
 
 func strs(path string, raw json.RawMessage) ([]string, *Error) {
-	var l []string
-	if absent(raw) {
-		return nil, nil
-	}
-	if json.Unmarshal(raw, &l) != nil {
-		return nil, Invalid(path, "want an array of strings")
-	}
-	return l, nil
+	return value[[]string](path, raw, "an array of strings")
 }
 
 func ints(path string, raw json.RawMessage) ([]int, *Error) {
-	var l []int
-	if absent(raw) {
-		return nil, nil
-	}
-	if json.Unmarshal(raw, &l) != nil {
-		return nil, Invalid(path, "want an array of whole numbers")
-	}
-	return l, nil
+	return value[[]int](path, raw, "an array of whole numbers")
 }
