@@ -101,12 +101,18 @@ func readDistrictFile(path string) (dispatch.Config, error) {
 	if len(b) > streams.DistrictFileLimit {
 		return dispatch.Config{}, fmt.Errorf("%s: larger than %d MB", path, streams.DistrictFileLimit>>20)
 	}
+	return decodeDistrict(path, b)
+}
+
+// decodeDistrict decodes a district file named name; an invalid one's error names its
+// JSON path.
+func decodeDistrict(name string, b []byte) (dispatch.Config, error) {
 	cfg, e := streams.DecodeDistrict(b)
 	if e != nil {
 		if e.Field == "" {
-			return dispatch.Config{}, fmt.Errorf("%s: %s", path, e.Message)
+			return dispatch.Config{}, fmt.Errorf("%s: %s", name, e.Message)
 		}
-		return dispatch.Config{}, fmt.Errorf("%s: %s: %s", path, e.Field, e.Message)
+		return dispatch.Config{}, fmt.Errorf("%s: %s: %s", name, e.Field, e.Message)
 	}
 	return cfg, nil
 }

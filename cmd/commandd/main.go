@@ -106,9 +106,8 @@ func run(ctx context.Context, cfg Config, logger zerolog.Logger) error {
 		if err != nil {
 			return fmt.Errorf("demo district: %w", err)
 		}
-		var bad *streams.Error
-		if engineCfg, bad = streams.DecodeDistrict(file); bad != nil {
-			return fmt.Errorf("demo district: %s: %s", bad.Field, bad.Message)
+		if engineCfg, err = decodeDistrict("demo district", file); err != nil {
+			return err
 		}
 	case cfg.District != "":
 		if engineCfg, err = readDistrictFile(cfg.District); err != nil {

@@ -133,8 +133,10 @@ export function t(key, vars = {}) {
 export const word = (kind, value) => (table[`${kind}.${value}`] ?? value ?? "");
 
 const numbers = new Intl.NumberFormat(locale);
+const percents = new Intl.NumberFormat(locale, { style: "percent", maximumFractionDigits: 0 });
+const kilometres = new Intl.NumberFormat(locale, { maximumFractionDigits: 1 });
 export const fmtNum = (n) => numbers.format(n);
-export const fmtPct = (share) => new Intl.NumberFormat(locale, { style: "percent", maximumFractionDigits: 0 }).format(share);
+export const fmtPct = (share) => percents.format(share);
 
 // The district's zone: set once /config.json is read (until then, Asia/Shanghai).
 let zone = "Asia/Shanghai";
@@ -179,7 +181,7 @@ export function fmtSecs(s) {
 }
 
 export function fmtDistance(m) {
-  return m >= 1000 ? t("dist.km", { n: new Intl.NumberFormat(locale, { maximumFractionDigits: 1 }).format(m / 1000) }) : t("dist.m", { n: Math.round(m) });
+  return m >= 1000 ? t("dist.km", { n: kilometres.format(m / 1000) }) : t("dist.m", { n: Math.round(m) });
 }
 
 // offsetAt is how far the district's clock is ahead of UTC at instant ms.

@@ -2,11 +2,10 @@
 // its three clocks, the selected incident, units by status. Each panel draws inside
 // guard, so a panel that fails on something unexpected says so and the rest go on.
 import { byUrgency, STATUS_COLOR, unaccepted } from "./state.js";
-import { fmtDistance, fmtSecs, fmtTime, t, word } from "./i18n.js";
+import { fmtSecs, fmtTime, t, word } from "./i18n.js";
 
 const ESC = { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" };
 export const esc = (s) => String(s ?? "").replace(/[&<>"']/g, (c) => ESC[c]);
-export { fmtSecs, fmtTime };
 
 export const panelErrors = []; // the latest failures, for the engineer (and the tests)
 
@@ -182,4 +181,3 @@ export function renderUnitCounts(el, units) {
     .join("");
 }
 
-export { fmtDistance };
