@@ -5,7 +5,7 @@
 // reconnects by itself and sends what it could not (positions with their times, status
 // reports) on return.
 import { cellsToMultiPolygon } from "h3-js";
-import { api, config, connect, token } from "./net.js";
+import { api, config, connect, serverClock, token } from "./net.js";
 import { esc, guard, panelErrors } from "./panels.js";
 import { errorText, fmtDistance, fmtSecs, t, translatePage, word } from "./i18n.js";
 import { createAlarm } from "./alarm.js";
@@ -29,11 +29,13 @@ let job = null; // {incident, tier, eta_s, at, accepted}
 const incidents = new Map();
 let position = null; // the device's, else the server's idea of where the unit is
 let outline = []; // the district's outline: rings of [lng, lat]
+const clock = serverClock(); // the server's time, which assignments are stamped with
 const alarm = createAlarm("handheld");
 
 const link = connect(
   { view: "unit" },
   (m) => {
+    clock.saw(m.t);
     switch (m.type) {
       case "snapshot":
         me = (m.units || [])[0] || me;
@@ -143,13 +145,33 @@ function bearing(a, b) {
   return (Math.atan2(y, x) / r + 360) % 360;
 }
 
+// here is where the unit is: the device's GPS, else the server's last fix of it.
+const here = () => position || (me && (me.lat || me.lng) ? me : null);
+
+// order is this unit's entry on the incident (the tier it is on, its ETA when sent and
+// where it is sent), as the incident says: it holds after a reload, when the assignment
+// frame is long gone.
+function order(inc) {
+  for (const tr of (inc && inc.tiers) || []) {
+    const mine = (tr.units || []).find((u) => me && u.unit === me.id && !u.cleared);
+    if (mine) return { tier: tr, unit: mine };
+  }
+  return null;
+}
+
 // target is where the unit is sent: its post on a perimeter tier, else the scene.
 function target(inc) {
   if (!inc || !job) return null;
-  const tr = (inc.tiers || []).find((x) => x.tier === job.tier);
-  const mine = tr && (tr.units || []).find((u) => me && u.unit === me.id && !u.cleared);
-  if (tr && tr.perimeter && mine && (mine.lat || mine.lng)) return { lat: mine.lat, lng: mine.lng, post: true, scene: { lat: inc.lat, lng: inc.lng } };
+  const o = order(inc);
+  if (o && o.tier.perimeter && (o.unit.lat || o.unit.lng)) return { lat: o.unit.lat, lng: o.unit.lng, post: true, scene: { lat: inc.lat, lng: inc.lng } };
   return { lat: inc.lat, lng: inc.lng, post: false };
+}
+
+// eta is the time left (s) on the ETA the unit was sent with, or null if unknown.
+function eta(inc) {
+  const o = order(inc);
+  if (o && o.unit.assigned) return Math.max(0, o.unit.eta_s - (clock.now() - Date.parse(o.unit.assigned)) / 1000);
+  return job.eta_s ? Math.max(0, job.eta_s - (Date.now() - job.at) / 1000) : null;
 }
 
 // drawMap draws the small map: the district's outline, the unit, the target and the
@@ -206,13 +228,14 @@ function renderJob() {
   const el = $("job");
   const inc = job && incidents.get(job.incident);
   el.classList.toggle("new", !!job && !job.accepted);
-  const from = position || (me && (me.lat || me.lng) ? me : null);
+  const from = here();
   const to = target(inc);
   if (!job) {
     el.innerHTML = `<h2>${esc(t("hand.none"))}</h2><div class="dim">${esc(t("hand.patrol"))}</div>`;
   } else {
     const d = to && from ? distance(from, to) : null;
-    const eta = Math.max(0, job.eta_s - (Date.now() - job.at) / 1000);
+    const left = eta(inc);
+    const tier = (order(inc) || {}).tier;
     const alerts = (inc && inc.alerts) || [];
     el.innerHTML = `<h2>${inc ? `${esc(t("p", { n: inc.priority }))} ${esc(word("category", inc.category))}` : esc(t("hand.assignment"))} · ${esc(job.incident)}</h2>
       <div class="where">${inc ? esc(inc.address || "") : ""}</div>
@@ -220,15 +243,24 @@ function renderJob() {
       <div class="goal${to && to.post ? " post" : ""}">${esc(to && to.post ? t("hand.post") : t("hand.scene"))}</div>
       <div class="facts"><span id="arrow" style="transform: rotate(${to && from ? bearing(from, to) : 0}deg)">↑</span>
       <span id="distance">${d == null ? "" : esc(fmtDistance(d))}</span>
-      <span>${esc(t("unit.eta", { eta: fmtSecs(eta) }))}</span>${job.tier ? `<span class="dim">${esc(t("hand.tier", { n: job.tier }))}</span>` : ""}</div>`;
+      ${left == null ? "" : `<span>${esc(t("unit.eta", { eta: fmtSecs(left) }))}</span>`}${tier ? `<span class="dim">${esc(tier.name || t("hand.tier", { n: tier.tier }))}</span>` : ""}</div>`;
   }
   guard($("minimap"), () => drawMap(from, to), $("map-error"));
 }
 
+// NEAR_SHOWN is how many open incidents nearby the handheld lists: the officer is
+// driving, not reading.
+const NEAR_SHOWN = 3;
+
 function renderNear() {
+  const from = here();
   const near = [...incidents.values()].filter((i) => !job || i.id !== job.incident);
+  if (from) near.sort((a, b) => distance(from, a) - distance(from, b));
+  const more = near.length - NEAR_SHOWN;
   $("near").innerHTML = near.length
-    ? `<div class="dim">${esc(t("hand.near"))}</div>` + near.map((i) => `<div>${esc(t("p", { n: i.priority }))} ${esc(word("category", i.category))} · ${esc(i.address || i.id)}</div>`).join("")
+    ? `<div class="dim">${esc(t("hand.near"))}</div>` +
+      near.slice(0, NEAR_SHOWN).map((i) => `<div>${esc(t("p", { n: i.priority }))} ${esc(word("category", i.category))} · ${esc(i.address || i.id)}</div>`).join("") +
+      (more > 0 ? `<div class="dim">${esc(t("hand.more", { n: more }))}</div>` : "")
     : "";
 }
 setInterval(render, 1000);
