@@ -92,16 +92,21 @@ function watchIncident(m, known) {
   if (!known && m.priority === 1) alarm.ring("p1", m.id);
   else if (states.some((s, n) => s === "at_risk" && (!before || before[n] !== "at_risk"))) alarm.ring("at_risk", m.id);
 }
-function watchUnaccepted(now) {
+// watchUnaccepted rings once for the assignments that went unaccepted since it last
+// looked (one sound however many did at once); quiet, it only takes note of them, as
+// for those already late when the wall (re)connects.
+function watchUnaccepted(now, quiet = false) {
+  let first = null;
   for (const inc of state.incidents.values()) {
     for (const u of unaccepted(inc, now)) {
       const key = `${inc.id}|${u.unit}|${u.assigned}`;
       if (!rungLate.has(key)) {
         rungLate.add(key);
-        alarm.ring("unaccepted", inc.id);
+        first = first || inc.id;
       }
     }
   }
+  if (first && !quiet) alarm.ring("unaccepted", first);
 }
 
 connect(
@@ -116,7 +121,10 @@ connect(
     }
     if (m.type === "incident") watchIncident(m, state.incidents.has(m.id) || state.closed.has(m.id) || tierStates.has(m.id));
     applyFrame(state, m);
-    if (m.type === "snapshot") view.cameras([...state.cameras.values()]);
+    if (m.type === "snapshot") {
+      view.cameras([...state.cameras.values()]);
+      watchUnaccepted(clock.now(), true);
+    }
   },
   (s, reason) => {
     $("link").textContent = s === "open" ? t("link.live") : `${t("link.reconnecting")} ${reason || ""}`;
