@@ -26,11 +26,12 @@ const (
 	CoverageChanged                   // coverage of Cells changed (read it with Engine.Coverage)
 	Rejected                          // the event referred to something unknown or was not allowed
 	Configured                        // a configuration came into force (read it with Engine.Config)
+	TokenChanged                      // a token was issued or revoked (Event is its id)
 )
 
 var changeKindNames = names[ChangeKind]{"change", []string{
 	"unit", "incident_opened", "incident", "incident_closed", "alert_accepted", "assignment",
-	"recommendation", "released", "arrived", "tier", "camera", "camera_event", "coverage", "rejected", "configure"}}
+	"recommendation", "released", "arrived", "tier", "camera", "camera_event", "coverage", "rejected", "configure", "token"}}
 
 func (k ChangeKind) String() string               { return changeKindNames.str(k) }
 func (k ChangeKind) MarshalText() ([]byte, error) { return changeKindNames.text(k) }

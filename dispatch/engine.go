@@ -137,6 +137,9 @@ type Engine struct {
 	camSeen  map[string]string // camera event id → incident id ("" for none)
 	camOrder []string          // camera event ids, oldest first, to bound camSeen
 
+	tokens    map[string]*TokenView // issued and revoked tokens by id
+	tokenHash map[string]string     // an issued token's hash → its id
+
 	gridAt     map[geo.Cell]int32 // cell → index of the management grid holding it
 	coverage   *geo.Coverage
 	covKinds   []uint16 // eligible kinds of the default plan's tiers: coverage layer l is tier l+1
@@ -164,13 +167,15 @@ const maxCameraEventsRemembered = 100000
 func New(cfg Config) *Engine {
 	cfg = cfg.withDefaults()
 	e := &Engine{
-		unitIDs: make(map[string]int32),
-		placed:  geo.NewIndex(),
-		incIDs:  make(map[string]int32),
-		openIdx: geo.NewIndex(),
-		alerts:  make(map[string]alertRef),
-		camIDs:  make(map[string]int32),
-		camSeen: make(map[string]string),
+		unitIDs:   make(map[string]int32),
+		placed:    geo.NewIndex(),
+		incIDs:    make(map[string]int32),
+		openIdx:   geo.NewIndex(),
+		alerts:    make(map[string]alertRef),
+		camIDs:    make(map[string]int32),
+		camSeen:   make(map[string]string),
+		tokens:    make(map[string]*TokenView),
+		tokenHash: make(map[string]string),
 	}
 	e.setConfig(cfg)
 	return e
@@ -235,6 +240,11 @@ func (e *Engine) Apply(ev Event) []Change {
 		e.tick()
 	case *Configure:
 		e.configure(ev)
+	case *TokenIssued:
+		e.issueToken(ev)
+	case *TokenRevoked:
+		e.revokeToken(ev)
+	case *Accessed:
 	default:
 		e.reject(fmt.Sprintf("unknown event %T", ev))
 	}

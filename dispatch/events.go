@@ -25,7 +25,10 @@ type UnitUpserted struct {
 	Force    Force     `json:"force"`
 	Mode     geo.Mode  `json:"mode"`
 	Status   Status    `json:"status"`
-	By       string    `json:"by,omitempty"`
+	// Secret is the hex SHA-256 of the unit's device secret, which an OsmAnd client
+	// presents instead of a token; empty: the unit keeps the one it has.
+	Secret string `json:"secret,omitempty"`
+	By     string `json:"by,omitempty"`
 }
 
 // Fix is a GPS position of a unit. Cell is computed by the sender (ingest) at
@@ -65,6 +68,7 @@ type CameraUpserted struct {
 	Lng     float64   `json:"lng"`
 	Cell    geo.Cell  `json:"cell,omitempty"`
 	Heading float64   `json:"heading,omitempty"`
+	By      string    `json:"by,omitempty"`
 }
 
 // CameraEventReceived is an analytics alarm from a camera.
@@ -180,6 +184,12 @@ func newEvent(kind string) (Event, error) {
 		return &Tick{}, nil
 	case "configure":
 		return &Configure{}, nil
+	case "token":
+		return &TokenIssued{}, nil
+	case "token_revoked":
+		return &TokenRevoked{}, nil
+	case "access":
+		return &Accessed{}, nil
 	}
 	return nil, fmt.Errorf("unknown event type %q", kind)
 }

@@ -29,8 +29,9 @@ type snapshotState struct {
 	Coverage   geo.CoverageState `json:"coverage"`
 	// Config is the configuration in force (absent in snapshots taken before the
 	// configuration was in the log); Configured says whether a Configure event put it.
-	Config     *Config `json:"config,omitempty"`
-	Configured bool    `json:"configured,omitempty"`
+	Config     *Config      `json:"config,omitempty"`
+	Configured bool         `json:"configured,omitempty"`
+	Tokens     []tokenState `json:"tokens,omitempty"`
 }
 
 type unitState struct {
@@ -46,6 +47,7 @@ type unitState struct {
 	Inc      int32     `json:"inc"`
 	Tier     int       `json:"tier"`
 	Target   geo.Place `json:"target"`
+	Secret   string    `json:"secret,omitempty"`
 }
 
 type incidentState struct {
@@ -88,6 +90,7 @@ type tierUnitState struct {
 	Arrived  time.Time `json:"arrived"`
 	Cleared  time.Time `json:"cleared"`
 	Target   geo.Place `json:"target"`
+	Secret   string    `json:"secret,omitempty"`
 }
 
 type alertState struct {
@@ -130,11 +133,11 @@ type Capture struct{ st snapshotState }
 func (e *Engine) Capture() *Capture {
 	st := snapshotState{Version: snapshotVersion, Now: e.now, LastReplan: e.lastReplan,
 		Cameras: e.Cameras(), Coverage: e.coverage.State(), Units: make([]unitState, 0, len(e.units)),
-		Config: new(e.cfg), Configured: e.configured}
+		Config: new(e.cfg), Configured: e.configured, Tokens: e.tokenStates()}
 	for _, u := range e.units {
 		st.Units = append(st.Units, unitState{ID: u.id, Callsign: u.callsign, Force: u.force, Mode: u.mode,
 			Status: u.status, Pos: u.pos, FixT: u.fixT, Heading: u.heading, Speed: u.speed,
-			Inc: u.inc, Tier: u.tier, Target: u.target})
+			Inc: u.inc, Tier: u.tier, Target: u.target, Secret: u.secret})
 	}
 	for _, inc := range e.incs {
 		if inc == nil {
@@ -206,7 +209,7 @@ func Restore(cfg Config, snapshot []byte) (*Engine, error) {
 	e.now, e.lastReplan = st.Now, st.LastReplan
 	for n, s := range st.Units {
 		u := &unit{id: s.ID, callsign: s.Callsign, force: s.Force, mode: s.Mode, status: s.Status, pos: s.Pos,
-			fixT: s.FixT, heading: s.Heading, speed: s.Speed, inc: s.Inc, tier: s.Tier, target: s.Target}
+			fixT: s.FixT, heading: s.Heading, speed: s.Speed, inc: s.Inc, tier: s.Tier, target: s.Target, secret: s.Secret}
 		e.units = append(e.units, u)
 		e.unitIDs[u.id] = int32(n)
 		if u.placed() {
@@ -255,6 +258,7 @@ func Restore(cfg Config, snapshot []byte) (*Engine, error) {
 	for n, u := range e.units {
 		e.placed.SetTag(int32(n), u.tag())
 	}
+	e.restoreTokens(st.Tokens)
 	e.coverage.SetState(st.Coverage)
 	slices.Sort(e.open)
 	return e, nil

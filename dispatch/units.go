@@ -16,6 +16,7 @@ type unit struct {
 	fixT     time.Time
 	heading  float64
 	speed    float64
+	secret   string // hex SHA-256 of the device secret; "": none
 
 	// The current assignment: incident index (-1: none), tier index, where to go.
 	inc    int32
@@ -49,11 +50,14 @@ type UnitView struct {
 	T        Millis   `json:"t,omitzero"`
 	Incident string   `json:"incident,omitempty"`
 	Tier     int      `json:"tier,omitempty"`
+	// Secret says the unit has a device secret (never the secret or its hash).
+	Secret bool `json:"secret,omitempty"`
 }
 
 func (e *Engine) unitView(u *unit) UnitView {
 	v := UnitView{ID: u.id, Callsign: u.callsign, Force: u.force, Mode: u.mode, Status: u.status,
-		Lat: u.pos.Lat, Lng: u.pos.Lng, Cell: u.pos.Cell, Heading: u.heading, Speed: u.speed, T: Millis{u.fixT}}
+		Lat: u.pos.Lat, Lng: u.pos.Lng, Cell: u.pos.Cell, Heading: u.heading, Speed: u.speed, T: Millis{u.fixT},
+		Secret: u.secret != ""}
 	if u.inc >= 0 {
 		v.Incident = e.incs[u.inc].id
 		v.Tier = u.tier + 1
@@ -107,6 +111,9 @@ func (e *Engine) upsertUnit(ev *UnitUpserted) {
 	}
 	u := e.units[i]
 	u.callsign, u.force, u.mode = ev.Callsign, ev.Force, ev.Mode
+	if ev.Secret != "" {
+		u.secret = ev.Secret
+	}
 	if ok && ev.Status != u.status {
 		e.setStatus(i, ev.Status, "", ev.By)
 	}

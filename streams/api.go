@@ -57,9 +57,12 @@ type Server struct {
 	// External, when set, is the clock instead of Clock, and POST /api/v1/clock moves
 	// it (the server then makes no ticks of its own).
 	External *ExternalClock
+	// TrustDeviceID accepts an OsmAnd report by its device id alone (Traccar's own way,
+	// for closed networks); otherwise a device needs a token or its device secret.
+	TrustDeviceID bool
 
 	limiters sync.Map // token id → *rate.Limiter
-	sockets  sync.Map // open WebSocket connections, for CloseSockets
+	sockets  sync.Map // open WebSocket connections → *socket
 }
 
 // now is the time of the server's clock.
@@ -100,22 +103,32 @@ func (s *Server) route(name string, allowed []Role, h handler) http.HandlerFunc 
 }
 
 func (s *Server) serve(r *http.Request, allowed []Role, h handler) (int, any, *Error) {
-	p, err := s.Tokens.Authenticate(r)
+	p, err := s.authenticate(r)
 	if err != nil {
 		return 0, nil, err
 	}
+	if err := s.admit(p, allowed); err != nil {
+		return 0, nil, err
+	}
+	return h(r, p)
+}
+
+// admit is what every request and every socket message passes once its sender is
+// known: the engine has caught up, the role may do this (admin may do anything), and
+// the token is within its rate.
+func (s *Server) admit(p Principal, allowed []Role) *Error {
 	if !s.Loop.Ready() {
 		// Until the engine has caught up with the log, answers would be about the past
 		// (a unit registered before the restart would look unknown).
-		return 0, nil, Errorf("unavailable", "", "replaying the log; retry when /readyz answers 200")
+		return Errorf("unavailable", "", "replaying the log; retry when /readyz answers 200")
 	}
 	if !p.Is(allowed...) && !p.Is(Admin) {
-		return 0, nil, Errorf("permission_denied", "", "role %s may not do this", p.Role)
+		return Errorf("permission_denied", "", "role %s may not do this", p.Role)
 	}
 	if !s.limiter(p).Allow() {
-		return 0, nil, Errorf("rate_limited", "", "too many requests for this token")
+		return Errorf("rate_limited", "", "too many requests for this token")
 	}
-	return h(r, p)
+	return nil
 }
 
 func (s *Server) limiter(p Principal) *rate.Limiter {
@@ -205,7 +218,7 @@ func (s *Server) commit(ctx context.Context, msgID string, ev dispatch.Event) (a
 // rejection maps an engine rejection to the contract's error codes.
 func rejection(reason string) *Error {
 	switch {
-	case strings.HasPrefix(reason, "unknown incident"), strings.HasPrefix(reason, "unknown unit"),
+	case strings.HasPrefix(reason, "unknown incident"), strings.HasPrefix(reason, "unknown unit"), strings.HasPrefix(reason, "unknown token"),
 		strings.HasPrefix(reason, "unknown or closed incident"), strings.Contains(reason, "unknown camera"):
 		return Errorf("not_found", "", "%s", reason)
 	case strings.Contains(reason, "is closed"), strings.Contains(reason, "is not on"), strings.Contains(reason, "no position"),
@@ -244,6 +257,11 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /api/v1/district", s.route("get_district", staff, s.getDistrict))
 	mux.HandleFunc("GET /api/v1/clock", s.route("get_clock", append(staff, Ingest, UnitRole, Volunteer), s.getClock))
 	mux.HandleFunc("POST /api/v1/clock", s.route("set_clock", nil, s.setClock))
+	mux.HandleFunc("POST /api/v1/tokens", s.route("post_token", nil, s.postToken))
+	mux.HandleFunc("GET /api/v1/tokens", s.route("get_tokens", nil, s.getTokens))
+	mux.HandleFunc("DELETE /api/v1/tokens/{id}", s.route("delete_token", nil, s.deleteToken))
+	mux.HandleFunc("GET /api/v1/handhelds", s.route("get_handhelds", staff, s.getHandhelds))
+	mux.HandleFunc("GET /api/v1/audit", s.route("get_audit", []Role{Supervisor}, s.getAudit))
 	mux.HandleFunc("GET /ws", s.serveWS)
 	mux.HandleFunc("GET /osmand", s.OsmAnd())
 	mux.HandleFunc("POST /osmand", s.OsmAnd())
@@ -310,6 +328,7 @@ func (s *Server) putCamera(r *http.Request, p Principal) (int, any, *Error) {
 	if err != nil {
 		return 0, nil, err
 	}
+	ev.By = p.Name()
 	if _, _, err := s.commit(r.Context(), "", ev); err != nil {
 		return 0, nil, err
 	}

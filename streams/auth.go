@@ -12,6 +12,9 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"time"
+
+	"commandd/dispatch"
 )
 
 // Role is what a token may do.
@@ -33,11 +36,13 @@ var roles = []Role{Admin, Operator, Supervisor, UnitRole, Volunteer, Ingest}
 type Principal struct {
 	Role Role
 	Unit string // the unit a unit token acts for
-	id   string // a short hash of the token, for the audit trail
+	id   string // the token's id: an issued token's own, or a short hash of a file token
+	// expires is when the token stops working (zero: never): open sockets are closed then.
+	expires time.Time
 }
 
-// Name is how the audit trail records the principal: "unit:P-17", or the role and a
-// hash of the token (never the token itself).
+// Name is how the audit trail records the principal: "unit:P-17", or the role and the
+// token's id (never the token itself).
 func (p Principal) Name() string {
 	if p.Role == UnitRole {
 		return "unit:" + p.Unit
@@ -45,12 +50,23 @@ func (p Principal) Name() string {
 	return string(p.Role) + ":" + p.id
 }
 
+// TokenID is the id of the principal's token, as GET /api/v1/tokens lists it.
+func (p Principal) TokenID() string { return p.id }
+
 // Is reports whether the principal has one of the roles.
 func (p Principal) Is(rs ...Role) bool { return slices.Contains(rs, p.Role) }
 
-// Tokens maps bearer tokens to principals.
+// Tokens are the tokens of the tokens file: the bootstrap credentials, read at start.
+// Tokens issued over the API live in the log (the engine's TokenByHash).
 type Tokens struct {
 	byToken map[string]Principal
+	byHash  map[string]Principal
+}
+
+// tokenHash is what the log keeps of a token: its hex SHA-256.
+func tokenHash(token string) string {
+	sum := sha256.Sum256([]byte(token))
+	return hex.EncodeToString(sum[:])
 }
 
 // LoadTokens reads a tokens file: one `<token> <role> [<unit-id>]` per line, `#`
@@ -61,7 +77,7 @@ func LoadTokens(path string) (*Tokens, error) {
 		return nil, fmt.Errorf("tokens: %w", err)
 	}
 	defer f.Close()
-	t := &Tokens{byToken: map[string]Principal{}}
+	t := &Tokens{byToken: map[string]Principal{}, byHash: map[string]Principal{}}
 	sc := bufio.NewScanner(f)
 	for n := 1; sc.Scan(); n++ {
 		line := sc.Text()
@@ -90,9 +106,10 @@ func LoadTokens(path string) (*Tokens, error) {
 		if len(fields[0]) < 16 {
 			return nil, fmt.Errorf("tokens %s:%d: token shorter than 16 characters", path, n)
 		}
-		sum := sha256.Sum256([]byte(fields[0]))
-		p.id = hex.EncodeToString(sum[:4])
+		h := tokenHash(fields[0])
+		p.id = h[:8]
 		t.byToken[fields[0]] = p
+		t.byHash[h] = p
 	}
 	if err := sc.Err(); err != nil {
 		return nil, fmt.Errorf("tokens %s: %w", path, err)
@@ -124,19 +141,52 @@ func EnsureTokens(dir string) (path string, created bool, err error) {
 	return path, true, nil
 }
 
-// Authenticate finds the principal of a request: `Authorization: Bearer <token>`, or
+// bearer is the token a request carries: `Authorization: Bearer <token>`, or
 // `?access_token=` (browsers cannot set headers on a WebSocket upgrade).
-func (t *Tokens) Authenticate(r *http.Request) (Principal, *Error) {
+func bearer(r *http.Request) string {
 	token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 	if !ok {
 		token = r.URL.Query().Get("access_token")
 	}
+	return strings.TrimSpace(token)
+}
+
+// hasBearer reports whether a request tries to present a token at all.
+func hasBearer(r *http.Request) bool {
+	return strings.HasPrefix(r.Header.Get("Authorization"), "Bearer ") || r.URL.Query().Has("access_token")
+}
+
+// authenticate finds the principal of a request's token: one of the tokens file, or
+// one issued over the API; either works until it is revoked, an issued one until it
+// expires too.
+func (s *Server) authenticate(r *http.Request) (Principal, *Error) {
+	token := bearer(r)
 	if token == "" {
 		return Principal{}, Errorf("unauthenticated", "", "missing bearer token")
 	}
-	p, ok := t.byToken[strings.TrimSpace(token)]
-	if !ok {
+	h := tokenHash(token)
+	p, file := s.Tokens.byHash[h]
+	var issued dispatch.TokenView
+	var known, revoked bool
+	s.Loop.Read(func(e *dispatch.Engine) {
+		if file {
+			_, revoked = e.TokenRevokedAt(p.id)
+			return
+		}
+		if issued, known = e.TokenByHash(h); known {
+			revoked = !issued.Revoked.IsZero()
+		}
+	})
+	switch {
+	case !file && !known:
 		return Principal{}, Errorf("unauthenticated", "", "unknown token")
+	case revoked:
+		return Principal{}, Errorf("unauthenticated", "", "token revoked")
+	case !file:
+		p = Principal{Role: Role(issued.Role), Unit: issued.Unit, id: issued.ID, expires: issued.Expires.Time}
+	}
+	if !p.expires.IsZero() && !time.Now().Before(p.expires) {
+		return Principal{}, Errorf("unauthenticated", "", "token expired")
 	}
 	return p, nil
 }

@@ -344,7 +344,15 @@ type unitBody struct {
 	Force    string `json:"force"`
 	Mode     string `json:"mode"`
 	Status   string `json:"status"`
+	// Secret is the device secret an OsmAnd client may present instead of a token.
+	Secret *string `json:"secret"`
 }
+
+// Device secrets are long enough not to be guessed, short enough for a URL.
+const (
+	minDeviceSecret = 16
+	maxDeviceSecret = 128
+)
 
 // DecodeUnit reads the body of PUT /api/v1/units/{id}. Force and mode are required;
 // status defaults to available. T is now.
@@ -382,6 +390,12 @@ func DecodeUnit(id string, body []byte, now time.Time) (*dispatch.UnitUpserted, 
 			return nil, Invalid("status", "unknown status %q", clipMsg(in.Status, 40))
 		}
 		ev.Status = s
+	}
+	if in.Secret != nil {
+		if n := len(*in.Secret); n < minDeviceSecret || n > maxDeviceSecret || strings.ContainsAny(*in.Secret, " &#?%+") {
+			return nil, Invalid("secret", "a device secret is %d to %d characters, without spaces or & # ? %% +", minDeviceSecret, maxDeviceSecret)
+		}
+		ev.Secret = tokenHash(*in.Secret)
 	}
 	return ev, nil
 }

@@ -76,6 +76,7 @@ func newTestServer(t testing.TB, flush time.Duration) *testServer {
 	loopDone := make(chan error, 1)
 	go func() { loopDone <- loop.Run(ctx) }()
 	var flushing sync.WaitGroup
+	flushing.Go(func() { srv.WatchCredentials(ctx) })
 	if flush > 0 {
 		flushing.Go(func() {
 			tick := time.NewTicker(flush)

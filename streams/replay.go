@@ -92,7 +92,7 @@ type replay struct {
 }
 
 // serveReplay plays an incident's window to one client.
-func (s *Server) serveReplay(ctx context.Context, conn *websocket.Conn, sub Subscription) {
+func (s *Server) serveReplay(ctx context.Context, conn *websocket.Conn, sub Subscription, p Principal) {
 	defer s.sockets.Delete(conn)
 	defer conn.Close()
 	inc, found, e := s.incident(ctx, sub.Incident)
@@ -102,6 +102,12 @@ func (s *Server) serveReplay(ctx context.Context, conn *websocket.Conn, sub Subs
 	}
 	if !found {
 		closeWith(conn, websocket.ClosePolicyViolation, fmt.Sprintf("no incident %q", clipMsg(sub.Incident, 40)))
+		return
+	}
+	// Who looked at an incident's replay is part of the inquiry's record.
+	if _, err := s.Log.Append(ctx, "", &dispatch.Accessed{T: stamp(s.now()), What: "replay", Subject: inc.ID, By: p.Name()}); err != nil {
+		s.Logger.Error().Err(err).Msg("log append failed")
+		closeWith(conn, websocket.CloseTryAgainLater, "the event log did not take the replay's audit; retry")
 		return
 	}
 	r := &replay{s: s, archive: s.Archive, cfg: s.Loop.Seed(), incident: inc.ID,

@@ -44,7 +44,7 @@ func (s *Server) checkOrigin(r *http.Request) bool {
 // that what net/http keeps per connection (its buffered writer, its grown stack) goes:
 // an idle client costs little.
 func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
-	p, aerr := s.Tokens.Authenticate(r)
+	p, aerr := s.authenticate(r)
 	if aerr != nil {
 		WriteError(w, aerr)
 		return
@@ -59,15 +59,16 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		return
 	}
-	s.sockets.Store(conn, struct{}{})
+	so := s.track(conn, p, r)
 	sub, since, ok := s.readSubscription(conn, p)
 	if !ok {
 		s.sockets.Delete(conn)
 		conn.Close()
 		return
 	}
+	so.sub.Store(&sub)
 	if sub.View == "replay" {
-		go s.serveReplay(context.WithoutCancel(r.Context()), conn, sub)
+		go s.serveReplay(context.WithoutCancel(r.Context()), conn, sub, p)
 		return
 	}
 	c, snap := s.Hub.resume(sub, since)
@@ -282,8 +283,8 @@ func (s *Server) readPump(ctx context.Context, conn *websocket.Conn, p Principal
 		buf = b
 		conn.SetReadDeadline(time.Now().Add(pongWait))
 		if typ == websocket.BinaryMessage {
-			if !p.Is(UnitRole, Ingest, Admin) {
-				s.Hub.tell(c, "error", errorBody{Errorf("permission_denied", "", "role %s may not send fixes", p.Role)})
+			if e := s.admit(p, []Role{UnitRole, Ingest}); e != nil {
+				s.Hub.tell(c, "error", errorBody{e})
 				continue
 			}
 			if ans, e := s.ingestFixes(ctx, b, p); e != nil {
@@ -300,6 +301,10 @@ func (s *Server) readPump(ctx context.Context, conn *websocket.Conn, p Principal
 		}
 		if !p.Is(UnitRole) || m.Type != "fix" && m.Type != "status" {
 			s.Hub.tell(c, "error", errorBody{Errorf("permission_denied", "type", "%q is not a message this socket takes", clipMsg(m.Type, 40))})
+			continue
+		}
+		if e := s.admit(p, []Role{UnitRole}); e != nil {
+			s.Hub.tell(c, "error", errorBody{e})
 			continue
 		}
 		if e := s.unitMessage(ctx, m.Type, b, p); e != nil {

@@ -28,6 +28,9 @@ type Config struct {
 	Recommend       bool          `flag:"recommend" help:"recommend units and wait for operators to confirm, instead of assigning at once"`
 	Origins         string        `flag:"origins" help:"comma-separated extra origins allowed to open WebSockets"`
 	OsmAndListen    string        `flag:"osmand-listen" help:"extra address serving the OsmAnd / Traccar Client protocol at / (Traccar's port is 5055); empty: only /osmand"`
+	OsmAndTrustID   bool          `flag:"osmand-trust-device-id" help:"accept OsmAnd reports by their device id alone, as Traccar does, for closed networks; otherwise a device needs a token (access_token) or its unit's device secret (secret)"`
+	TLSCert         string        `flag:"tls-cert" help:"TLS certificate (PEM) for HTTP, WebSocket and the OsmAnd port; with --tls-key. Empty: clear text, said at start"`
+	TLSKey          string        `flag:"tls-key" help:"TLS private key (PEM) of --tls-cert"`
 	Rate            float64       `flag:"rate" help:"requests per second allowed per token (and per OsmAnd device); bursts of twice that"`
 	LogLevel        string        `flag:"log-level" help:"debug, info, warn or error"`
 	Demo            bool          `flag:"demo" help:"a living city to look at: the sample district (Huli, generated) for the engine, and a simulated city inside driving it over the API"`
@@ -93,6 +96,10 @@ func parseConfig(args []string) (Config, error) {
 	switch {
 	case c.Clock != "wall" && c.Clock != "external":
 		return c, fmt.Errorf("clock must be wall or external")
+	case (c.TLSCert == "") != (c.TLSKey == ""):
+		return c, fmt.Errorf("tls-cert and tls-key go together")
+	case c.Demo && c.TLSCert != "":
+		return c, fmt.Errorf("demo is a first look on this machine: not with tls-cert")
 	case c.Demo && c.District != "":
 		return c, fmt.Errorf("demo lives the sample district: not with district")
 	case c.Clock == "external" && (c.Demo || c.TimeScale != 1):

@@ -159,7 +159,7 @@ func run(ctx context.Context, cfg Config, logger zerolog.Logger) error {
 		return err
 	}
 	srv := &streams.Server{Log: log, Loop: loop, Hub: hub, Tokens: tokens, Logger: logger,
-		Limits: limits, Origins: origins, Metrics: metrics, Clock: clock, UI: pages, Location: zone}
+		Limits: limits, Origins: origins, Metrics: metrics, Clock: clock, UI: pages, Location: zone, TrustDeviceID: cfg.OsmAndTrustID}
 	if cfg.Clock == "external" {
 		srv.External = streams.NewExternalClock(time.Now())
 	}
@@ -196,21 +196,33 @@ func run(ctx context.Context, cfg Config, logger zerolog.Logger) error {
 	}
 	go every(ctx, time.Duration(float64(time.Second)/cfg.FrameRate), func(time.Time) { hub.FlushUnits() })
 
-	ln, err := net.Listen("tcp", cfg.Listen)
+	go srv.WatchCredentials(ctx)
+	tlsConfig, err := cfg.tlsConfig()
+	if err != nil {
+		stopLoop()
+		return err
+	}
+	scheme := "http"
+	if tlsConfig != nil {
+		scheme = "https"
+	} else {
+		logger.Warn().Msg("serving clear text: tokens cross the network readable; give --tls-cert and --tls-key, or put a TLS proxy in front")
+	}
+	ln, err := listen(cfg.Listen, tlsConfig)
 	if err != nil {
 		stopLoop()
 		return fmt.Errorf("listen: %w", err)
 	}
-	httpSrv := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	httpSrv := newHTTPServer(srv.Handler(), logger)
 	httpSrv.RegisterOnShutdown(srv.CloseSockets)
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- httpSrv.Serve(ln) }()
 	if cfg.OsmAndListen != "" {
-		oln, err := net.Listen("tcp", cfg.OsmAndListen)
+		oln, err := listen(cfg.OsmAndListen, tlsConfig)
 		if err != nil {
 			return fmt.Errorf("osmand listen: %w", err)
 		}
-		osmSrv := &http.Server{Handler: srv.OsmAnd(), ReadHeaderTimeout: 10 * time.Second}
+		osmSrv := newHTTPServer(srv.OsmAnd(), logger)
 		go func() { _ = osmSrv.Serve(oln) }()
 		defer osmSrv.Close()
 		logger.Info().Str("listen", oln.Addr().String()).Msg("osmand serving")
@@ -225,7 +237,7 @@ func run(ctx context.Context, cfg Config, logger zerolog.Logger) error {
 		mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
 		mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
 		mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
-		debugSrv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+		debugSrv := newHTTPServer(mux, logger)
 		go func() { _ = debugSrv.Serve(dln) }()
 		defer debugSrv.Close()
 	}
@@ -234,10 +246,9 @@ func run(ctx context.Context, cfg Config, logger zerolog.Logger) error {
 	}
 	abs, _ := filepath.Abs(tokensPath)
 	logger.Info().Str("listen", ln.Addr().String()).Str("tokens", abs).Str("data", cfg.Data).Msg("commandd serving")
-	fmt.Fprintf(os.Stderr, "\ncommandd is up on http://%s\n  API token for operators: %s\n  tokens file: %s\n"+
-		"  wall screen: http://%s/?access_token=%s\n  replays: http://%s/replay.html?access_token=%s\n",
-		ln.Addr(), tokens.Token(streams.Operator), abs, ln.Addr(), tokens.Token(streams.Operator),
-		ln.Addr(), tokens.Token(streams.Supervisor))
+	fmt.Fprintf(os.Stderr, "\ncommandd is up on %[1]s://%[2]s\n  API token for operators: %[3]s\n  tokens file: %[4]s\n"+
+		"  wall screen: %[1]s://%[2]s/?access_token=%[3]s\n  replays: %[1]s://%[2]s/replay.html?access_token=%[5]s\n",
+		scheme, ln.Addr(), tokens.Token(streams.Operator), abs, tokens.Token(streams.Supervisor))
 	if !ui.Built() {
 		fmt.Fprintln(os.Stderr, "  (the pages' scripts are not in this binary: go generate ./ui, then build again)")
 	}

@@ -133,7 +133,19 @@ func (b *batch) addEvent(seq int64, n int, ev dispatch.Event, changes []dispatch
 		b.rows.Queue(`INSERT INTO units (id, callsign, force, mode, seq) VALUES ($1, $2, $3, $4, $5)
 			ON CONFLICT (id) DO UPDATE SET callsign = $2, force = $3, mode = $4, seq = $5`,
 			e.ID, e.Callsign, e.Force.String(), e.Mode.String(), seq)
+		u := *e
+		if u.Secret != "" {
+			u.Secret = "(set)" // a hash of a chosen secret is kept out of reach of guessing
+		}
+		return b.audit(seq, n, &u, e.By, e.ID)
+	case *dispatch.TokenIssued:
+		t := *e
+		t.Hash = ""
+		return b.audit(seq, n, &t, e.By, e.ID)
+	case *dispatch.TokenRevoked:
 		return b.audit(seq, n, ev, e.By, e.ID)
+	case *dispatch.Accessed:
+		return b.audit(seq, n, ev, e.By, e.Subject)
 	case *dispatch.CameraUpserted:
 		p, err := point(e.Lat, e.Lng)
 		if err != nil {
@@ -142,7 +154,7 @@ func (b *batch) addEvent(seq int64, n int, ev dispatch.Event, changes []dispatch
 		b.rows.Queue(`INSERT INTO cameras (id, name, geom, cell, seq) VALUES ($1, $2, ST_GeomFromEWKB($3::bytea), $4, $5)
 			ON CONFLICT (id) DO UPDATE SET name = $2, geom = EXCLUDED.geom, cell = $4, seq = $5`,
 			e.ID, e.Name, p, cellOf(e.Cell, e.Lat, e.Lng), seq)
-		return b.audit(seq, n, ev, "", e.ID)
+		return b.audit(seq, n, ev, e.By, e.ID)
 	case *dispatch.Assign:
 		return b.audit(seq, n, ev, e.By, e.Incident)
 	case *dispatch.Release:

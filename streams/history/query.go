@@ -332,3 +332,46 @@ func countDays(from, to time.Time, loc *time.Location) int {
 	}
 	return n
 }
+
+// Audit returns the audited events of q's range, oldest first: by an actor, about a
+// unit (its roster entry, its status, its assignments, what it did itself), about an
+// incident.
+func (s *Store) Audit(ctx context.Context, q streams.AuditQuery) ([]streams.AuditEntry, error) {
+	conds := []string{"t >= $1", "t < $2"}
+	args := []any{q.From, q.To}
+	arg := func(v any) string {
+		args = append(args, v)
+		return fmt.Sprintf("$%d", len(args))
+	}
+	if q.Actor != "" {
+		conds = append(conds, "actor = "+arg(q.Actor))
+	}
+	if q.Unit != "" {
+		u := arg(q.Unit)
+		conds = append(conds, fmt.Sprintf("(subject = %[1]s OR body->>'unit' = %[1]s OR actor = 'unit:' || %[1]s)", u))
+	}
+	if q.Incident != "" {
+		i := arg(q.Incident)
+		conds = append(conds, fmt.Sprintf("(subject = %[1]s OR body->>'incident' = %[1]s)", i))
+	}
+	rows, err := s.pool.Query(ctx, fmt.Sprintf(`SELECT seq, t, kind, coalesce(actor, ''), coalesce(subject, ''), body::text
+		FROM audit WHERE %s ORDER BY seq, n LIMIT %d`, strings.Join(conds, " AND "), q.Limit), args...)
+	if err != nil {
+		return nil, fmt.Errorf("history: audit: %w", err)
+	}
+	defer rows.Close()
+	out := []streams.AuditEntry{}
+	for rows.Next() {
+		var e streams.AuditEntry
+		var seq int64
+		var t time.Time
+		var body string
+		if err := rows.Scan(&seq, &t, &e.Kind, &e.Actor, &e.Subject, &body); err != nil {
+			return nil, fmt.Errorf("history: audit: %w", err)
+		}
+		e.Seq, e.T, e.What = uint64(seq), dispatch.Millis{Time: t.UTC()}, json.RawMessage(body)
+		e.Role, e.Token, e.Unit = streams.ActorParts(e.Actor)
+		out = append(out, e)
+	}
+	return out, rows.Err()
+}
