@@ -228,57 +228,110 @@ func rejection(reason string) *Error {
 	return Invalid("", "%s", reason)
 }
 
-// Handler returns the HTTP routes of the wire contract.
-func (s *Server) Handler() http.Handler {
+// apiRoute is one endpoint of the API: its pattern, its name in the metrics, the
+// roles it admits (admin always) and its handler.
+type apiRoute struct {
+	pattern, name string
+	roles         []Role
+	h             handler
+}
+
+// routes are the API's endpoints. docs/api.md's table of roles says the same, and a
+// test checks every route against it, so a new route needs its row there.
+func (s *Server) routes() []apiRoute {
 	staff := []Role{Operator, Supervisor}
-	mux := http.NewServeMux()
-	mux.HandleFunc("PUT /api/v1/units/{id}", s.route("put_unit", []Role{Operator}, s.putUnit))
-	mux.HandleFunc("GET /api/v1/units", s.route("get_units", append(staff, Ingest), s.getUnits))
-	mux.HandleFunc("GET /api/v1/units/{id}", s.route("get_unit", append(staff, Ingest, UnitRole), s.getUnit))
-	mux.HandleFunc("PUT /api/v1/cameras/{id}", s.route("put_camera", []Role{Operator, Ingest}, s.putCamera))
-	mux.HandleFunc("GET /api/v1/cameras", s.route("get_cameras", append(staff, Ingest), s.getCameras))
-	mux.HandleFunc("POST /api/v1/fixes", s.route("post_fixes", []Role{Ingest, UnitRole}, s.postFixes))
-	mux.HandleFunc("POST /api/v1/alerts", s.route("post_alert", []Role{Ingest, Operator}, s.postAlert))
-	mux.HandleFunc("POST /api/v1/camera-events", s.route("post_camera_event", []Role{Ingest}, s.postCameraEvent))
-	mux.HandleFunc("POST /api/v1/incidents/{id}/assign", s.route("assign", []Role{Operator}, s.assign))
-	mux.HandleFunc("POST /api/v1/incidents/{id}/release", s.route("release", []Role{Operator}, s.release))
-	mux.HandleFunc("POST /api/v1/incidents/{id}/close", s.route("close", []Role{Operator}, s.close))
-	mux.HandleFunc("POST /api/v1/incidents/{id}/notes", s.route("note", []Role{Operator}, s.note))
-	mux.HandleFunc("POST /api/v1/units/{id}/status", s.route("unit_status", []Role{Operator, UnitRole}, s.unitStatus))
-	mux.HandleFunc("GET /api/v1/incidents", s.route("get_incidents", staff, s.getIncidents))
-	mux.HandleFunc("GET /api/v1/incidents/{id}", s.route("get_incident", append(staff, UnitRole), s.getIncident))
-	// Units read coverage too: the handheld draws the district's outline from its cells.
-	mux.HandleFunc("GET /api/v1/incidents/{id}/candidates", s.route("get_candidates", staff, s.getCandidates))
-	mux.HandleFunc("GET /api/v1/coverage", s.route("get_coverage", append(staff, UnitRole), s.getCoverage))
-	mux.HandleFunc("GET /api/v1/history/incidents", s.route("history_incidents", staff, s.getHistoryIncidents))
-	mux.HandleFunc("GET /api/v1/history/grids", s.route("history_grids", staff, s.getHistoryGrids))
-	mux.HandleFunc("GET /api/v1/history/report", s.route("history_report", staff, s.getHistoryReport))
-	mux.HandleFunc("PUT /api/v1/district", s.route("put_district", nil, s.putDistrict))
-	mux.HandleFunc("GET /api/v1/district", s.route("get_district", staff, s.getDistrict))
-	mux.HandleFunc("GET /api/v1/clock", s.route("get_clock", append(staff, Ingest, UnitRole, Volunteer), s.getClock))
-	mux.HandleFunc("POST /api/v1/clock", s.route("set_clock", nil, s.setClock))
-	mux.HandleFunc("POST /api/v1/tokens", s.route("post_token", nil, s.postToken))
-	mux.HandleFunc("GET /api/v1/tokens", s.route("get_tokens", nil, s.getTokens))
-	mux.HandleFunc("DELETE /api/v1/tokens/{id}", s.route("delete_token", nil, s.deleteToken))
-	mux.HandleFunc("GET /api/v1/handhelds", s.route("get_handhelds", staff, s.getHandhelds))
-	mux.HandleFunc("GET /api/v1/audit", s.route("get_audit", []Role{Supervisor}, s.getAudit))
-	mux.HandleFunc("GET /ws", s.serveWS)
-	mux.HandleFunc("GET /osmand", s.OsmAnd())
-	mux.HandleFunc("POST /osmand", s.OsmAnd())
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("ok\n")) })
-	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
-		if !s.Loop.Ready() {
-			WriteError(w, Errorf("unavailable", "", "replaying the log"))
-			return
-		}
-		w.Write([]byte("ready\n"))
-	})
-	mux.Handle("GET /metrics", s.Metrics.Handler())
+	return []apiRoute{
+		{"PUT /api/v1/units/{id}", "put_unit", []Role{Operator}, s.putUnit},
+		{"GET /api/v1/units", "get_units", append(staff, Ingest), s.getUnits},
+		{"GET /api/v1/units/{id}", "get_unit", append(staff, Ingest, UnitRole), s.getUnit},
+		{"PUT /api/v1/cameras/{id}", "put_camera", []Role{Operator, Ingest}, s.putCamera},
+		{"GET /api/v1/cameras", "get_cameras", append(staff, Ingest), s.getCameras},
+		{"POST /api/v1/fixes", "post_fixes", []Role{Ingest, UnitRole}, s.postFixes},
+		{"POST /api/v1/alerts", "post_alert", []Role{Ingest, Operator}, s.postAlert},
+		{"POST /api/v1/camera-events", "post_camera_event", []Role{Ingest}, s.postCameraEvent},
+		{"POST /api/v1/incidents/{id}/assign", "assign", []Role{Operator}, s.assign},
+		{"POST /api/v1/incidents/{id}/release", "release", []Role{Operator}, s.release},
+		{"POST /api/v1/incidents/{id}/close", "close", []Role{Operator}, s.close},
+		{"POST /api/v1/incidents/{id}/notes", "note", []Role{Operator}, s.note},
+		{"POST /api/v1/units/{id}/status", "unit_status", []Role{Operator, UnitRole}, s.unitStatus},
+		{"GET /api/v1/incidents", "get_incidents", staff, s.getIncidents},
+		{"GET /api/v1/incidents/{id}", "get_incident", append(staff, UnitRole), s.getIncident},
+		{"GET /api/v1/incidents/{id}/candidates", "get_candidates", staff, s.getCandidates},
+		{"GET /api/v1/coverage", "get_coverage", append(staff, UnitRole), s.getCoverage},
+		{"GET /api/v1/history/incidents", "history_incidents", staff, s.getHistoryIncidents},
+		{"GET /api/v1/history/grids", "history_grids", staff, s.getHistoryGrids},
+		{"GET /api/v1/history/report", "history_report", staff, s.getHistoryReport},
+		{"PUT /api/v1/district", "put_district", nil, s.putDistrict},
+		{"GET /api/v1/district", "get_district", staff, s.getDistrict},
+		{"GET /api/v1/clock", "get_clock", append(staff, Ingest, UnitRole, Volunteer), s.getClock},
+		{"POST /api/v1/clock", "set_clock", nil, s.setClock},
+		{"POST /api/v1/tokens", "post_token", nil, s.postToken},
+		{"GET /api/v1/tokens", "get_tokens", nil, s.getTokens},
+		{"DELETE /api/v1/tokens/{id}", "delete_token", nil, s.deleteToken},
+		{"GET /api/v1/handhelds", "get_handhelds", staff, s.getHandhelds},
+		{"GET /api/v1/audit", "get_audit", []Role{Supervisor}, s.getAudit},
+	}
+}
+
+// openRoute is an endpoint that authenticates in its own way (a socket's
+// subscription, a device's secret) or not at all (probes, metrics, the pages).
+type openRoute struct {
+	pattern string
+	h       http.Handler
+}
+
+func (s *Server) openRoutes() []openRoute {
+	out := []openRoute{
+		{"GET /ws", http.HandlerFunc(s.serveWS)},
+		{"GET /osmand", s.OsmAnd()},
+		{"POST /osmand", s.OsmAnd()},
+		{"GET /healthz", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("ok\n")) })},
+		{"GET /readyz", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if !s.Loop.Ready() {
+				WriteError(w, Errorf("unavailable", "", "replaying the log"))
+				return
+			}
+			w.Write([]byte("ready\n"))
+		})},
+		{"GET /metrics", s.Metrics.Handler()},
+	}
 	if s.UI != nil {
 		// The pages and their files; /api, /ws and the rest above are more specific.
-		mux.Handle("GET /", s.UI)
+		out = append(out, openRoute{"GET /", s.UI})
 	}
-	return mux
+	return out
+}
+
+// Handler returns the HTTP routes of the wire contract.
+func (s *Server) Handler() http.Handler {
+	mux := http.NewServeMux()
+	for _, rt := range s.routes() {
+		mux.HandleFunc(rt.pattern, s.route(rt.name, rt.roles, rt.h))
+	}
+	for _, rt := range s.openRoutes() {
+		mux.Handle(rt.pattern, rt.h)
+	}
+	return securityHeaders(mux)
+}
+
+// securityHeaders sets what every answer carries: no sniffing of types, no referrer,
+// no framing; API answers are not cached and load nothing. The pages set their own
+// Content-Security-Policy over this one.
+func securityHeaders(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hd := w.Header()
+		hd.Set("X-Content-Type-Options", "nosniff")
+		hd.Set("Referrer-Policy", "no-referrer")
+		hd.Set("X-Frame-Options", "DENY")
+		hd.Set("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'")
+		if strings.HasPrefix(r.URL.Path, "/api/") {
+			hd.Set("Cache-Control", "no-store")
+		}
+		if r.TLS != nil {
+			hd.Set("Strict-Transport-Security", "max-age=31536000")
+		}
+		h.ServeHTTP(w, r)
+	})
 }
 
 func (s *Server) putUnit(r *http.Request, p Principal) (int, any, *Error) {

@@ -146,6 +146,15 @@ func TestBrowserWall(t *testing.T) {
 		until(fmt.Sprintf(`window.commandd && commandd.state.units.size === %d`, len(ids))),
 		until(`commandd.map.loaded() && commandd.map.queryRenderedFeatures({layers: ["units"]}).length > 0`))
 
+	// A handheld signs in with its unit's token: the wall counts it and marks its unit.
+	s.must(200, "PUT", "/api/v1/units/P-17", tokOperator, `{"callsign":"湖里17","force":"police","mode":"car"}`)
+	handheld := s.subscribe(tokUnitP17, `{"type":"subscribe","view":"unit"}`)
+	handheld.expect("snapshot", nil)
+	browse(t, ctx, "the handheld on line",
+		until(`!!document.querySelector('#unit-counts [data-online]') && document.querySelector('#unit-counts [data-online]').textContent === '1'`))
+	handheld.conn.Close()
+	browse(t, ctx, "the handheld gone", until(`document.querySelector('#unit-counts [data-online]').textContent === '0'`))
+
 	// Units move: the wall follows.
 	s.must(202, "POST", "/api/v1/fixes", tokIngest, fmt.Sprintf(`[{"unit":%q,"lat":24.5123,"lng":118.1456,"speed":9,"heading":90}]`, ids[0]))
 	browse(t, ctx, "follow a moving unit",

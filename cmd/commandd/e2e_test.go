@@ -8,6 +8,8 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -16,6 +18,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -62,6 +65,8 @@ type server struct {
 	base string
 	data string
 	logs *logBuffer
+	// client talks to it: over TLS, trusting its certificate, when it serves TLS.
+	client *http.Client
 }
 
 // logBuffer keeps what commandd writes to stderr; its reader goroutine writes while a
@@ -103,7 +108,18 @@ func start(t testing.TB, dir string, extra ...string) *server {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	s := &server{t: t, cmd: cmd, data: dir, logs: &logBuffer{}}
+	s := &server{t: t, cmd: cmd, data: dir, logs: &logBuffer{}, client: http.DefaultClient}
+	scheme := "http"
+	if i := slices.Index(extra, "--tls-cert"); i >= 0 {
+		pem, err := os.ReadFile(extra[i+1])
+		if err != nil {
+			t.Fatal(err)
+		}
+		pool := x509.NewCertPool()
+		pool.AppendCertsFromPEM(pem)
+		s.client = &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
+		scheme = "https"
+	}
 	addr := make(chan string, 1)
 	go func() {
 		sc := bufio.NewScanner(stderr)
@@ -121,14 +137,14 @@ func start(t testing.TB, dir string, extra ...string) *server {
 	}()
 	select {
 	case a := <-addr:
-		s.base = "http://" + a
+		s.base = scheme + "://" + a
 	case <-time.After(20 * time.Second):
 		cmd.Process.Kill()
 		t.Fatalf("commandd did not start:\n%s", s.logs)
 	}
 	deadline := time.Now().Add(20 * time.Second)
 	for {
-		resp, err := http.Get(s.base + "/readyz")
+		resp, err := s.client.Get(s.base + "/readyz")
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == 200 {
@@ -142,6 +158,22 @@ func start(t testing.TB, dir string, extra ...string) *server {
 	}
 	t.Cleanup(func() { s.kill() })
 	return s
+}
+
+// osmandPort is the address of the OsmAnd port (--osmand-listen), from the log.
+func (s *server) osmandPort() string {
+	s.t.Helper()
+	for _, line := range strings.Split(s.logs.String(), "\n") {
+		var m struct {
+			Message string `json:"message"`
+			Listen  string `json:"listen"`
+		}
+		if json.Unmarshal([]byte(line), &m) == nil && m.Message == "osmand serving" {
+			return m.Listen
+		}
+	}
+	s.t.Fatal("no OsmAnd port in the log")
+	return ""
 }
 
 // stop asks commandd to shut down cleanly and waits.
@@ -174,7 +206,7 @@ func (s *server) do(method, path, token, body string) (int, map[string]any) {
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
 	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := s.client.Do(req)
 	if err != nil {
 		s.t.Fatalf("%s %s: %v", method, path, err)
 	}
@@ -224,8 +256,12 @@ type socket struct {
 
 func (s *server) subscribe(token, sub string) *socket {
 	s.t.Helper()
-	u := strings.Replace(s.base, "http://", "ws://", 1) + "/ws?access_token=" + url.QueryEscape(token)
-	conn, _, err := websocket.DefaultDialer.Dial(u, nil)
+	u := "ws" + strings.TrimPrefix(s.base, "http") + "/ws?access_token=" + url.QueryEscape(token)
+	d := *websocket.DefaultDialer
+	if tr, ok := s.client.Transport.(*http.Transport); ok {
+		d.TLSClientConfig = tr.TLSClientConfig
+	}
+	conn, _, err := d.Dial(u, nil)
 	if err != nil {
 		s.t.Fatalf("dial: %v", err)
 	}
@@ -368,12 +404,16 @@ func TestRestartKeepsEverything(t *testing.T) {
 	}
 }
 
+// TestOsmAnd: OsmAnd and Traccar Client reports, on /osmand and on the OsmAnd port,
+// with the unit's device secret or a token; by the device id alone only when the
+// server was told to trust device ids.
 func TestOsmAnd(t *testing.T) {
 	s := start(t, t.TempDir(), "--osmand-listen", "127.0.0.1:0")
-	s.must(200, "PUT", "/api/v1/units/867730", tokOperator, `{"force":"patrol","mode":"bike"}`)
+	const secret = "traccar-867730-secret"
+	s.must(200, "PUT", "/api/v1/units/867730", tokOperator, `{"force":"patrol","mode":"bike","secret":"`+secret+`"}`)
 	now := time.Now().Unix()
 	// The query form, as Traccar Client sends it: speed in knots.
-	s.must(200, "GET", fmt.Sprintf("/osmand?id=867730&lat=24.5012&lon=118.1234&timestamp=%d&speed=10&bearing=90&accuracy=8", now), "", "")
+	s.must(200, "GET", fmt.Sprintf("/osmand?id=867730&lat=24.5012&lon=118.1234&timestamp=%d&speed=10&bearing=90&accuracy=8&secret=%s", now, secret), "", "")
 	// A fix is acknowledged once logged; the engine applies it a moment later.
 	u := s.eventually("/api/v1/units/867730", func(m map[string]any) bool { return m["lat"] == 24.5012 })
 	if u["lat"].(float64) != 24.5012 || u["lng"].(float64) != 118.1234 || u["heading"].(float64) != 90 {
@@ -382,10 +422,18 @@ func TestOsmAnd(t *testing.T) {
 	if sp := u["speed"].(float64); sp < 5.1 || sp > 5.2 {
 		t.Fatalf("10 knots became %v m/s, want 5.14", sp)
 	}
-	// The JSON form of background-geolocation clients.
+	// The JSON form of background-geolocation clients, on the OsmAnd port, with a token.
 	js := fmt.Sprintf(`{"device_id":"867730","location":{"timestamp":"%s","coords":{"latitude":24.5020,"longitude":118.1240,"speed":3,"heading":180,"accuracy":5}}}`,
 		time.Unix(now+1, 0).UTC().Format(time.RFC3339))
-	s.must(200, "POST", "/osmand", "", js)
+	port := s.osmandPort()
+	resp, err := http.Post("http://"+port+"/?access_token="+tokIngest, "application/json", strings.NewReader(js))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("the OsmAnd port: %d", resp.StatusCode)
+	}
 	u = s.eventually("/api/v1/units/867730", func(m map[string]any) bool { return m["lat"] == 24.502 })
 	if u["heading"].(float64) != 180 {
 		t.Fatalf("unit after a JSON fix: %v", u)
@@ -394,7 +442,9 @@ func TestOsmAnd(t *testing.T) {
 		path string
 		want int
 	}{
-		{"/osmand?id=999&lat=24.5&lon=118.1", 404},
+		{"/osmand?id=867730&lat=24.5&lon=118.1", 401},
+		{"/osmand?id=867730&lat=24.5&lon=118.1&secret=a-wrong-secret-for-it", 401},
+		{"/osmand?id=999&lat=24.5&lon=118.1&secret=" + secret, 404},
 		{"/osmand?id=867730", 400},
 		{"/osmand?lat=24.5&lon=118.1", 400},
 		{"/osmand?id=867730&lat=95&lon=118.1", 400},
@@ -403,6 +453,11 @@ func TestOsmAnd(t *testing.T) {
 			t.Errorf("GET %s: %d %v, want %d", tc.path, got, m, tc.want)
 		}
 	}
+	// Trusting device ids, as Traccar does, is the operator's explicit choice.
+	s.stop()
+	s = start(t, s.data, "--osmand-trust-device-id")
+	s.must(200, "GET", fmt.Sprintf("/osmand?id=867730&lat=24.5030&lon=118.1250&timestamp=%d", now+2), "", "")
+	s.must(401, "GET", fmt.Sprintf("/osmand?id=867730&lat=24.5030&lon=118.1250&timestamp=%d&secret=a-wrong-secret-for-it", now+3), "", "")
 }
 
 // TestDemo: with --demo the server comes up with the sample district's roster, and the

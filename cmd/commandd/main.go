@@ -246,9 +246,7 @@ func run(ctx context.Context, cfg Config, logger zerolog.Logger) error {
 	}
 	abs, _ := filepath.Abs(tokensPath)
 	logger.Info().Str("listen", ln.Addr().String()).Str("tokens", abs).Str("data", cfg.Data).Msg("commandd serving")
-	fmt.Fprintf(os.Stderr, "\ncommandd is up on %[1]s://%[2]s\n  API token for operators: %[3]s\n  tokens file: %[4]s\n"+
-		"  wall screen: %[1]s://%[2]s/?access_token=%[3]s\n  replays: %[1]s://%[2]s/replay.html?access_token=%[5]s\n",
-		scheme, ln.Addr(), tokens.Token(streams.Operator), abs, tokens.Token(streams.Supervisor))
+	printWelcome(scheme, ln.Addr().String(), abs, tokens)
 	if !ui.Built() {
 		fmt.Fprintln(os.Stderr, "  (the pages' scripts are not in this binary: go generate ./ui, then build again)")
 	}
@@ -279,6 +277,19 @@ func run(ctx context.Context, cfg Config, logger zerolog.Logger) error {
 	}
 	logger.Info().Msg("stopped")
 	return nil
+}
+
+// printWelcome tells the person who started commandd where to go. The login links
+// carry tokens, so they are printed only to a terminal: a log collector reading stderr
+// gets the addresses and where the tokens are, never a token.
+func printWelcome(scheme, addr, tokensFile string, tokens *streams.Tokens) {
+	op, sup := tokens.Token(streams.Operator), tokens.Token(streams.Supervisor)
+	if st, err := os.Stderr.Stat(); err != nil || st.Mode()&os.ModeCharDevice == 0 {
+		op, sup = "<operator token>", "<supervisor token>"
+	}
+	fmt.Fprintf(os.Stderr, "\ncommandd is up on %[1]s://%[2]s\n  API token for operators: %[3]s\n  tokens file: %[4]s\n"+
+		"  wall screen: %[1]s://%[2]s/?access_token=%[3]s\n  replays: %[1]s://%[2]s/replay.html?access_token=%[5]s\n",
+		scheme, addr, op, tokensFile, sup)
 }
 
 // runDemo lives the sample district against this server, through its API like any

@@ -101,8 +101,10 @@ export function renderDetail(el, inc, now, opts = {}) {
     el.innerHTML = `<span class="dim">${esc(t("detail.pick"))}</span>`;
     return;
   }
-  const { actions = false, picker = null, units = new Map(), snapshots = "" } = opts;
-  const unitName = (id) => esc((units.get(id) || {}).callsign || id);
+  const { actions = false, picker = null, units = new Map(), snapshots = "", online = null } = opts;
+  // A unit whose handheld is connected is marked: it will see the order at once.
+  const unitName = (id) =>
+    esc((units.get(id) || {}).callsign || id) + (online && online.has(id) ? ` <span class="online" title="${esc(t("unit.online"))}">●</span>` : "");
   const late = new Set(unaccepted(inc, now).map((u) => u.unit));
   const tiers = list(inc.tiers)
     .map((tr) => {
@@ -173,11 +175,12 @@ function pickerRows(picker, tr) {
     .join("");
 }
 
-export function renderUnitCounts(el, units) {
+export function renderUnitCounts(el, units, online = null) {
   const counts = {};
   for (const u of units.values()) counts[u.status] = (counts[u.status] || 0) + 1;
-  el.innerHTML = Object.keys(STATUS_COLOR)
-    .map((s) => `<span><span class="status" style="background:${STATUS_COLOR[s]}"></span>${esc(word("status", s))} <b data-status="${s}">${counts[s] || 0}</b></span>`)
-    .join("");
+  el.innerHTML =
+    Object.keys(STATUS_COLOR)
+      .map((s) => `<span><span class="status" style="background:${STATUS_COLOR[s]}"></span>${esc(word("status", s))} <b data-status="${s}">${counts[s] || 0}</b></span>`)
+      .join("") + (online ? `<span class="online-count"><span class="online">●</span>${esc(t("units.online"))} <b data-online>${online.size}</b></span>` : "");
 }
 

@@ -58,14 +58,14 @@ function draw() {
   if (drawn !== state.version) {
     drawn = state.version;
     guard($("map"), () => view.draw(state, selected), $("map-error"));
-    guard($("unit-counts"), () => renderUnitCounts($("unit-counts"), state.units));
+    guard($("unit-counts"), () => renderUnitCounts($("unit-counts"), state.units, online));
     if (layer === "density") guard($("map"), () => view.hex(densityCells([...state.incidents.values(), ...state.closed.values()])), $("map-error"));
   }
   guard($("queue-rows"), () => renderQueue($("queue-rows"), state.incidents.values(), now, selected));
   $("open-count").textContent = t("queue.open", { n: fmtNum(state.incidents.size) });
   const inc = selected && (state.incidents.get(selected) || state.closed.get(selected));
   if (!$("detail-body").contains(document.activeElement) || document.activeElement.tagName === "BUTTON") {
-    guard($("detail-body"), () => renderDetail($("detail-body"), inc, now, { actions: true, picker, units: state.units, snapshots: settings.camera_snapshots }));
+    guard($("detail-body"), () => renderDetail($("detail-body"), inc, now, { actions: true, picker, units: state.units, snapshots: settings.camera_snapshots, online }));
   }
   guard($("figures"), () => watchUnaccepted(now), $("figures-error"));
   const took = performance.now() - started;
@@ -147,6 +147,21 @@ async function refreshCoverage() {
 }
 refreshCoverage();
 setInterval(refreshCoverage, 10000);
+
+// The units whose handhelds are connected (signed in with their unit's token).
+let online = new Set();
+async function refreshHandhelds() {
+  try {
+    const list = (await api("GET", "/api/v1/handhelds")) || [];
+    const next = new Set(list.map((h) => h.unit));
+    if (next.size !== online.size || [...next].some((u) => !online.has(u))) drawn = -1;
+    online = next;
+  } catch (e) {
+    // The next look tries again; the marks stay as they were.
+  }
+}
+refreshHandhelds();
+setInterval(refreshHandhelds, 5000);
 
 // The coverage layers, one a tier of the default plan, with its deadline (the server's
 // /config.json says which).
