@@ -268,6 +268,8 @@ func (s *Server) routes() []apiRoute {
 		{"POST /api/v1/tokens", "post_token", nil, s.postToken},
 		{"GET /api/v1/tokens", "get_tokens", nil, s.getTokens},
 		{"DELETE /api/v1/tokens/{id}", "delete_token", nil, s.deleteToken},
+		{"GET /api/v1/incidents/{id}/eido", "get_eido", append(staff, Ingest), s.getEIDO},
+		{"POST /api/v1/eido", "post_eido", []Role{Operator, Ingest}, s.postEIDO},
 		{"GET /api/v1/handhelds", "get_handhelds", staff, s.getHandhelds},
 		{"GET /api/v1/audit", "get_audit", []Role{Supervisor}, s.getAudit},
 	}
@@ -485,11 +487,17 @@ func (s *Server) postAlert(r *http.Request, p Principal) (int, any, *Error) {
 	if err != nil {
 		return 0, nil, err
 	}
+	return s.takeAlert(r.Context(), ev)
+}
+
+// takeAlert stores an alert and answers what became of it: 201 and its incident, or
+// 200 with the same answer for an alert id taken before.
+func (s *Server) takeAlert(ctx context.Context, ev *dispatch.AlertReceived) (int, alertAnswer, *Error) {
 	// The message id lets JetStream drop a sender's quick retry; then, or if the answer
 	// is no longer kept, the engine answers from its memory of alert ids.
-	ans, fresh, err := s.commit(r.Context(), "alert:"+ev.ID, ev)
+	ans, fresh, err := s.commit(ctx, "alert:"+ev.ID, ev)
 	if err != nil {
-		return 0, nil, err
+		return 0, alertAnswer{}, err
 	}
 	for _, c := range ans {
 		if fresh && c.Kind == dispatch.AlertAccepted && c.Alert == ev.ID {
@@ -504,7 +512,7 @@ func (s *Server) postAlert(r *http.Request, p Principal) (int, any, *Error) {
 	var ok bool
 	s.Loop.Read(func(e *dispatch.Engine) { known, ok = e.Alert(ev.ID) })
 	if !ok {
-		return 0, nil, Errorf("unavailable", "", "alert stored, answer not found; retry")
+		return 0, alertAnswer{}, Errorf("unavailable", "", "alert stored, answer not found; retry")
 	}
 	return http.StatusOK, alertAnswer{Alert: ev.ID, Incident: known.Incident, Duplicate: known.Duplicate}, nil
 }

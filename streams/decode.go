@@ -688,7 +688,10 @@ func DecodeCameraEvent(body []byte, now time.Time) (*dispatch.CameraEventReceive
 	}
 	typ, perr := dispatch.ParseCameraEventType(in.Type)
 	if perr != nil {
-		return nil, Invalid("type", "unknown camera event type %q", clipMsg(in.Type, 40))
+		var ok bool
+		if typ, ok = onvifEventType(in.Type); !ok {
+			return nil, Invalid("type", "unknown camera event type %q (want intrusion, tripwire, loitering, crowd, fight, fire, face_match, plate_match, other, or an ONVIF rule-engine topic)", clipMsg(in.Type, 60))
+		}
 	}
 	if math.IsNaN(in.Confidence) {
 		return nil, Invalid("confidence", "confidence is required")

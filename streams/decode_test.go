@@ -463,8 +463,29 @@ func TestDecodeCameraEvent(t *testing.T) {
 	if err != nil || ev.Type != dispatch.FireSmoke || !ev.T.Equal(decNow) {
 		t.Fatalf("minimal: %+v %v", ev, err)
 	}
+	// ONVIF rule-engine topics, as platforms write them.
+	for _, c := range []struct {
+		topic string
+		want  dispatch.CameraEventType
+	}{
+		{"tns1:RuleEngine/FieldDetector/ObjectsInside", dispatch.Intrusion},
+		{"tns1:RuleEngine/LineDetector/Crossed", dispatch.Tripwire},
+		{"RuleEngine/LoiteringDetector/ObjectIsLoitering", dispatch.Loitering},
+		{"tns1:ruleengine/recognition/face", dispatch.FaceMatch},
+		{"tns1:RuleEngine/Recognition/LicensePlate", dispatch.PlateMatch},
+		{"tns1:RuleEngine/CountAggregation/Counter", dispatch.Crowd},
+		{"http://www.onvif.org/ver10/topics/RuleEngine/CellMotionDetector/Motion", dispatch.Intrusion},
+		{"tns1:RuleEngine/MyVendor/SomethingElse", dispatch.OtherCameraEvent},
+	} {
+		ev, err := DecodeCameraEvent([]byte(`{"id":"E","camera":"C","confidence":0.9,"type":"`+c.topic+`"}`), decNow)
+		if err != nil || ev.Type != c.want {
+			t.Errorf("ONVIF topic %s: %+v %v, want %v", c.topic, ev, err, c.want)
+		}
+	}
 	const base = `"id":"E","camera":"C","type":"crowd","confidence":0.5`
 	for _, c := range []decErrCase{
+		{"not a rule-engine topic", `{` + base + `,"type":"tns1:VideoSource/MotionAlarm"}`, "type", "unknown camera event type"},
+		{"a rule engine in a name", `{` + base + `,"type":"myruleengine/x"}`, "type", "unknown camera event type"},
 		{"malformed", `{`, "", "malformed JSON"},
 		{"missing id", `{"camera":"C","type":"crowd","confidence":0.5}`, "id", "id is required"},
 		{"missing camera", `{"id":"E","type":"crowd","confidence":0.5}`, "camera", "camera is required"},
