@@ -124,7 +124,9 @@ type Engine struct {
 
 	units   []*unit
 	unitIDs map[string]int32
-	placed  *geo.Index // units with a position, by cell
+	// terminals are the units' JT/T 808 terminals: terminal → unit index.
+	terminals map[string]int32
+	placed    *geo.Index // units with a position, by cell
 
 	incs     []*incident // nil: retired (indexes stay put)
 	live     int         // incs before it are all retired
@@ -168,6 +170,7 @@ func New(cfg Config) *Engine {
 	cfg = cfg.withDefaults()
 	e := &Engine{
 		unitIDs:   make(map[string]int32),
+		terminals: make(map[string]int32),
 		placed:    geo.NewIndex(),
 		incIDs:    make(map[string]int32),
 		openIdx:   geo.NewIndex(),

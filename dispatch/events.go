@@ -28,7 +28,11 @@ type UnitUpserted struct {
 	// Secret is the hex SHA-256 of the unit's device secret, which an OsmAnd client
 	// presents instead of a token; empty: the unit keeps the one it has.
 	Secret string `json:"secret,omitempty"`
-	By     string `json:"by,omitempty"`
+	// Terminal is the unit's JT/T 808 terminal: the phone number of its message
+	// headers, as decimal digits without leading zeros; empty: the unit keeps the one
+	// it has. A terminal named for another unit leaves the unit that had it.
+	Terminal string `json:"terminal,omitempty"`
+	By       string `json:"by,omitempty"`
 }
 
 // Fix is a GPS position of a unit. Cell is computed by the sender (ingest) at
@@ -42,6 +46,11 @@ type Fix struct {
 	Speed    float64   `json:"speed,omitempty"`    // m/s
 	Heading  float64   `json:"heading,omitempty"`  // degrees
 	Accuracy float64   `json:"accuracy,omitempty"` // metres
+	// Alarm is the alarm word of a JT/T 808 report (bit 0: emergency), kept for the
+	// history; the engine does not read it.
+	Alarm uint32 `json:"alarm,omitempty"`
+	// Mileage is the odometer of a JT/T 808 report (item 0x01), in 0.1 km; 0: not sent.
+	Mileage uint32 `json:"mileage,omitempty"`
 }
 
 // AlertReceived is a 110 alert, already taken by a call-taker and geocoded. T is when

@@ -48,6 +48,7 @@ type unitState struct {
 	Tier     int       `json:"tier"`
 	Target   geo.Place `json:"target"`
 	Secret   string    `json:"secret,omitempty"`
+	Terminal string    `json:"terminal,omitempty"`
 }
 
 type incidentState struct {
@@ -137,7 +138,7 @@ func (e *Engine) Capture() *Capture {
 	for _, u := range e.units {
 		st.Units = append(st.Units, unitState{ID: u.id, Callsign: u.callsign, Force: u.force, Mode: u.mode,
 			Status: u.status, Pos: u.pos, FixT: u.fixT, Heading: u.heading, Speed: u.speed,
-			Inc: u.inc, Tier: u.tier, Target: u.target, Secret: u.secret})
+			Inc: u.inc, Tier: u.tier, Target: u.target, Secret: u.secret, Terminal: u.terminal})
 	}
 	for _, inc := range e.incs {
 		if inc == nil {
@@ -212,6 +213,9 @@ func Restore(cfg Config, snapshot []byte) (*Engine, error) {
 			fixT: s.FixT, heading: s.Heading, speed: s.Speed, inc: s.Inc, tier: s.Tier, target: s.Target, secret: s.Secret}
 		e.units = append(e.units, u)
 		e.unitIDs[u.id] = int32(n)
+		if s.Terminal != "" {
+			e.setTerminal(int32(n), s.Terminal)
+		}
 		if u.placed() {
 			e.placed.Move(int32(n), u.pos)
 		}

@@ -17,6 +17,7 @@ type unit struct {
 	heading  float64
 	speed    float64
 	secret   string // hex SHA-256 of the device secret; "": none
+	terminal string // JT/T 808 terminal phone number, no leading zeros; "": none
 
 	// The current assignment: incident index (-1: none), tier index, where to go.
 	inc    int32
@@ -52,12 +53,14 @@ type UnitView struct {
 	Tier     int      `json:"tier,omitempty"`
 	// Secret says the unit has a device secret (never the secret or its hash).
 	Secret bool `json:"secret,omitempty"`
+	// Terminal is the unit's JT/T 808 terminal phone number.
+	Terminal string `json:"terminal,omitempty"`
 }
 
 func (e *Engine) unitView(u *unit) UnitView {
 	v := UnitView{ID: u.id, Callsign: u.callsign, Force: u.force, Mode: u.mode, Status: u.status,
 		Lat: u.pos.Lat, Lng: u.pos.Lng, Cell: u.pos.Cell, Heading: u.heading, Speed: u.speed, T: Millis{u.fixT},
-		Secret: u.secret != ""}
+		Secret: u.secret != "", Terminal: u.terminal}
 	if u.inc >= 0 {
 		v.Incident = e.incs[u.inc].id
 		v.Tier = u.tier + 1
@@ -113,6 +116,9 @@ func (e *Engine) upsertUnit(ev *UnitUpserted) {
 	u.callsign, u.force, u.mode = ev.Callsign, ev.Force, ev.Mode
 	if ev.Secret != "" {
 		u.secret = ev.Secret
+	}
+	if ev.Terminal != "" {
+		e.setTerminal(i, ev.Terminal)
 	}
 	if ok && ev.Status != u.status {
 		e.setStatus(i, ev.Status, "", ev.By)
@@ -318,4 +324,42 @@ func (e *Engine) setOff(i int32) {
 			return
 		}
 	}
+}
+
+// TerminalName is a JT/T 808 terminal phone number as the roster and the index keep
+// it: leading zeros dropped ("0" for all zeros), so that the 6-byte BCD field of a
+// 2013 header and the 10-byte one of a 2019 header name the same terminal.
+func TerminalName(t string) string {
+	for len(t) > 1 && t[0] == '0' {
+		t = t[1:]
+	}
+	return t
+}
+
+// setTerminal gives unit i the terminal, taking it from any unit that had it.
+func (e *Engine) setTerminal(i int32, t string) {
+	t = TerminalName(t)
+	u := e.units[i]
+	if u.terminal == t {
+		return
+	}
+	if j, ok := e.terminals[t]; ok && j != i {
+		e.units[j].terminal = ""
+		e.unitChanged(e.units[j])
+	}
+	if u.terminal != "" {
+		delete(e.terminals, u.terminal)
+	}
+	u.terminal = t
+	e.terminals[t] = i
+}
+
+// UnitByTerminal returns the unit whose JT/T 808 terminal is t (leading zeros do
+// not matter).
+func (e *Engine) UnitByTerminal(t string) (unit string, ok bool) {
+	i, ok := e.terminals[TerminalName(t)]
+	if !ok {
+		return "", false
+	}
+	return e.units[i].id, true
 }

@@ -60,6 +60,11 @@ type Server struct {
 	// TrustDeviceID accepts an OsmAnd report by its device id alone (Traccar's own way,
 	// for closed networks); otherwise a device needs a token or its device secret.
 	TrustDeviceID bool
+	// JT808 bounds the JT/T 808 terminal connections (ServeJT808); zero fields take
+	// their defaults.
+	JT808 JT808Limits
+
+	jt808 jt808State // JT/T 808 connections and terminals' alarm edges
 
 	limiters sync.Map // token id → *rate.Limiter
 	sockets  sync.Map // open WebSocket connections → *socket

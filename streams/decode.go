@@ -346,6 +346,8 @@ type unitBody struct {
 	Status   string `json:"status"`
 	// Secret is the device secret an OsmAnd client may present instead of a token.
 	Secret *string `json:"secret"`
+	// Terminal is the unit's JT/T 808 terminal phone number (absent: kept).
+	Terminal *string `json:"terminal"`
 }
 
 // Device secrets are long enough not to be guessed, short enough for a URL.
@@ -396,6 +398,13 @@ func DecodeUnit(id string, body []byte, now time.Time) (*dispatch.UnitUpserted, 
 			return nil, Invalid("secret", "a device secret is %d to %d characters, without spaces or & # ? %% +", minDeviceSecret, maxDeviceSecret)
 		}
 		ev.Secret = tokenHash(*in.Secret)
+	}
+	if in.Terminal != nil {
+		t, err := checkTerminal(*in.Terminal)
+		if err != nil {
+			return nil, err
+		}
+		ev.Terminal = t
 	}
 	return ev, nil
 }

@@ -135,8 +135,14 @@ func (l *Log) Close() {
 // (length-prefixed), time (Unix ms), and lat, lng, cell, speed, heading and accuracy in
 // fixed little-endian words. The batch form is ~60 bytes a fix against ~150 of JSON and
 // decodes without reflection; both keep every field exactly (times are already whole
-// milliseconds at ingest).
-const fixBatchMagic = 0x01
+// milliseconds at ingest). In the current form (fixBatchMagic) the unit id's length is
+// doubled and its low bit says that the alarm word and mileage of a JT/T 808 report
+// follow the fixed words as two uvarints; the first form (fixBatchMagicV1, never
+// written now) has neither and is still read.
+const (
+	fixBatchMagicV1 = 0x01
+	fixBatchMagic   = 0x02
+)
 
 // EncodeEvents encodes events as the body of one log message.
 func EncodeEvents(events []dispatch.Event) ([]byte, error) {
@@ -179,12 +185,21 @@ func appendBatchHeader(b []byte, count int) []byte {
 }
 
 func appendFix(b []byte, f *dispatch.Fix) []byte {
-	b = binary.AppendUvarint(b, uint64(len(f.Unit)))
+	extra := f.Alarm != 0 || f.Mileage != 0
+	n := uint64(len(f.Unit)) << 1
+	if extra {
+		n |= 1
+	}
+	b = binary.AppendUvarint(b, n)
 	b = append(b, f.Unit...)
 	b = binary.AppendVarint(b, f.T.UnixMilli())
 	for _, w := range [...]uint64{math.Float64bits(f.Lat), math.Float64bits(f.Lng), uint64(f.Cell),
 		math.Float64bits(f.Speed), math.Float64bits(f.Heading), math.Float64bits(f.Accuracy)} {
 		b = binary.LittleEndian.AppendUint64(b, w)
+	}
+	if extra {
+		b = binary.AppendUvarint(b, uint64(f.Alarm))
+		b = binary.AppendUvarint(b, uint64(f.Mileage))
 	}
 	return b
 }
@@ -205,8 +220,8 @@ type eventDecoder struct {
 }
 
 func (d *eventDecoder) decode(body []byte) ([]dispatch.Event, error) {
-	if len(body) > 0 && body[0] == fixBatchMagic {
-		return d.decodeFixBatch(body[1:])
+	if len(body) > 0 && (body[0] == fixBatchMagic || body[0] == fixBatchMagicV1) {
+		return d.decodeFixBatch(body[1:], body[0] == fixBatchMagic)
 	}
 	var out []dispatch.Event
 	sc := bufio.NewScanner(bytes.NewReader(body))
@@ -226,7 +241,7 @@ func (d *eventDecoder) decode(body []byte) ([]dispatch.Event, error) {
 
 var errFixBatch = errors.New("malformed fix batch")
 
-func (d *eventDecoder) decodeFixBatch(b []byte) ([]dispatch.Event, error) {
+func (d *eventDecoder) decodeFixBatch(b []byte, extras bool) ([]dispatch.Event, error) {
 	count, k := binary.Uvarint(b)
 	if k <= 0 || count > uint64(len(b)/(2+6*8)) { // each fix takes at least 50 bytes
 		return nil, errFixBatch
@@ -239,6 +254,10 @@ func (d *eventDecoder) decodeFixBatch(b []byte) ([]dispatch.Event, error) {
 	d.events = slices.Grow(d.events[:0], int(count))[:count]
 	for i := range d.fixes {
 		n, k := binary.Uvarint(b)
+		extra := false
+		if extras {
+			n, extra = n>>1, n&1 == 1
+		}
 		if k <= 0 || n > uint64(len(b)-k) {
 			return nil, errFixBatch
 		}
@@ -262,6 +281,19 @@ func (d *eventDecoder) decodeFixBatch(b []byte) ([]dispatch.Event, error) {
 		d.fixes[i] = dispatch.Fix{Unit: name, T: time.UnixMilli(ms).UTC(), Lat: math.Float64frombits(w[0]),
 			Lng: math.Float64frombits(w[1]), Cell: geo.Cell(w[2]), Speed: math.Float64frombits(w[3]),
 			Heading: math.Float64frombits(w[4]), Accuracy: math.Float64frombits(w[5])}
+		if extra {
+			alarm, k := binary.Uvarint(b)
+			if k <= 0 || alarm > math.MaxUint32 {
+				return nil, errFixBatch
+			}
+			b = b[k:]
+			mileage, k := binary.Uvarint(b)
+			if k <= 0 || mileage > math.MaxUint32 {
+				return nil, errFixBatch
+			}
+			b = b[k:]
+			d.fixes[i].Alarm, d.fixes[i].Mileage = uint32(alarm), uint32(mileage)
+		}
 		d.events[i] = &d.fixes[i]
 	}
 	if len(b) != 0 {

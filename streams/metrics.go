@@ -19,6 +19,7 @@ type Metrics struct {
 	clients   prometheus.Gauge
 	resyncs   prometheus.Counter
 	applySecs prometheus.Histogram
+	jt808     jt808Metrics
 }
 
 // NewMetrics registers the server's metrics; lag and dropped read live values.
@@ -41,6 +42,7 @@ func NewMetrics(lag func() float64, dropped func() float64) *Metrics {
 		Help: "Frames dropped for clients that could not keep up."}, dropped)
 	m.reg.MustRegister(m.requests, m.latency, m.fixesIn, m.clients, m.resyncs, m.applySecs, lagGauge, droppedGauge,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	m.registerJT808()
 	return m
 }
 

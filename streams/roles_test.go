@@ -49,9 +49,13 @@ func readRoleTable(t *testing.T) []roleRow {
 	defer f.Close()
 	var rows []roleRow
 	sc := bufio.NewScanner(f)
+	inAuth := false // the table is in the Auth section
 	for sc.Scan() {
 		line := sc.Text()
-		if !strings.HasPrefix(line, "| `") && !strings.HasPrefix(line, "| WebSocket `") {
+		if strings.HasPrefix(line, "## ") {
+			inAuth = line == "## Auth"
+		}
+		if !inAuth || !strings.HasPrefix(line, "| `") && !strings.HasPrefix(line, "| WebSocket `") {
 			continue
 		}
 		cells := strings.Split(strings.Trim(line, "|"), "|")

@@ -591,3 +591,26 @@ func TestBrowserReport(t *testing.T) {
 		until(`document.querySelector('#category-rows').textContent.includes('刑事') && document.querySelectorAll('#categories rect').length >= 4`),
 		screenshot(t, "report.png"))
 }
+
+// TestBrowserSignedOut: a page takes its token out of the address bar; a handheld whose
+// token is revoked stops, says so and asks for a token again, the wall says so too.
+func TestBrowserSignedOut(t *testing.T) {
+	s := start(t, t.TempDir())
+	s.must(200, "PUT", "/api/v1/units/P-17", tokOperator, `{"callsign":"湖里17","force":"police","mode":"car"}`)
+	unit := s.must(201, "POST", "/api/v1/tokens", tokAdmin, `{"role":"unit","unit":"P-17"}`)
+	op := s.must(201, "POST", "/api/v1/tokens", tokAdmin, `{"role":"operator"}`)
+	hand, wall := newBrowser(t), newBrowser(t)
+	browse(t, hand, "the handheld signed in",
+		chromedp.Navigate(s.base+"/handheld.html?lang=en&access_token="+unit["token"].(string)),
+		until(`document.querySelector('#link').className === 'open'`),
+		until(`!location.search.includes('access_token') && location.search.includes('lang=en')`))
+	browse(t, wall, "the wall signed in",
+		chromedp.Navigate(s.base+"/?access_token="+op["token"].(string)),
+		until(`document.querySelector('#link').className === 'open' && !location.search.includes('access_token')`))
+	s.must(200, "DELETE", "/api/v1/tokens/"+unit["id"].(string), tokAdmin, "")
+	s.must(200, "DELETE", "/api/v1/tokens/"+op["id"].(string), tokAdmin, "")
+	browse(t, hand, "the handheld asks for a token again",
+		until(`document.querySelector('#link').className === 'signedout' && !document.querySelector('#sign-in').hidden`))
+	browse(t, wall, "the wall says its token is gone",
+		until(`document.querySelector('#link').className === 'signedout'`))
+}

@@ -29,6 +29,7 @@ type Config struct {
 	Origins         string        `flag:"origins" help:"comma-separated extra origins allowed to open WebSockets"`
 	OsmAndListen    string        `flag:"osmand-listen" help:"extra address serving the OsmAnd / Traccar Client protocol at / (Traccar's port is 5055); empty: only /osmand"`
 	OsmAndTrustID   bool          `flag:"osmand-trust-device-id" help:"accept OsmAnd reports by their device id alone, as Traccar does, for closed networks; otherwise a device needs a token (access_token) or its unit's device secret (secret)"`
+	JT808Listen     string        `flag:"jt808-listen" help:"TCP address serving JT/T 808 vehicle terminals (registration, authentication, locations, emergency alarm; clear TCP, keep it on the terminals' private network); empty: off"`
 	TLSCert         string        `flag:"tls-cert" help:"TLS certificate (PEM) for HTTP, WebSocket and the OsmAnd port; with --tls-key. Empty: clear text, said at start"`
 	TLSKey          string        `flag:"tls-key" help:"TLS private key (PEM) of --tls-cert"`
 	Rate            float64       `flag:"rate" help:"requests per second allowed per token (and per OsmAnd device); bursts of twice that"`
@@ -45,6 +46,9 @@ type Config struct {
 	TZ              string        `flag:"tz" help:"the district's time zone (IANA name), unless its district file names one: the pages show its time, \"today\" in figures begins at its midnight, history days default to it; the API keeps emitting UTC"`
 	CameraSnapshots string        `flag:"camera-snapshots" help:"origin (https://host[:port]) of the camera platform whose snapshot images the pages show with the evidence; empty: the pages link to snapshots instead (nothing else is let through)"`
 	DebugListen     string        `flag:"debug-listen" help:"address serving Go's /debug/pprof profiles for the engineer on call; empty: off (keep it on loopback)"`
+	GB28181Listen   string        `flag:"gb28181-listen" help:"HOST:PORT serving GB/T 28181 camera platforms and devices, SIP over UDP and TCP on the same port (usually 5060); empty: off"`
+	GB28181ID       string        `flag:"gb28181-id" help:"with --gb28181-listen: this platform's 20-digit SIP id (its first 10 digits are the SIP domain and digest realm), as configured on the devices"`
+	GB28181Password string        `flag:"gb28181-password" help:"with --gb28181-listen: the password devices REGISTER with (digest); prefer the environment variable to the command line"`
 }
 
 func defaults() Config {
@@ -104,6 +108,9 @@ func parseConfig(args []string) (Config, error) {
 		return c, fmt.Errorf("demo lives the sample district: not with district")
 	case c.Clock == "external" && (c.Demo || c.TimeScale != 1):
 		return c, fmt.Errorf("clock external is driven from outside: not with demo or time-scale")
+	}
+	if err := c.checkGB28181(); err != nil {
+		return c, err
 	}
 	return c, nil
 }

@@ -227,6 +227,14 @@ func run(ctx context.Context, cfg Config, logger zerolog.Logger) error {
 		defer osmSrv.Close()
 		logger.Info().Str("listen", oln.Addr().String()).Msg("osmand serving")
 	}
+	stopGB28181, err := startGB28181(ctx, cfg, srv, logger)
+	if err != nil {
+		return err
+	}
+	defer stopGB28181()
+	if err := startJT808(ctx, cfg.JT808Listen, srv, logger); err != nil {
+		return err
+	}
 	if cfg.DebugListen != "" {
 		dln, err := net.Listen("tcp", cfg.DebugListen)
 		if err != nil {

@@ -20,7 +20,7 @@
 //
 // A device's Notify/Keepalive is answered 200 and keeps it alive. A
 // Notify/Alarm is passed to Sink.Alarm with its commandd event type and
-// confidence (see EventType, Confidence and MAPPING.md) and answered 200,
+// confidence (see EventType, Confidence and docs/api.md) and answered 200,
 // then acknowledged with a Response/Alarm. MESSAGEs from devices that are not
 // registered, or that come from another host than their REGISTER did, are
 // refused (403); bodies that are not MANSCDP XML get 400 and reach no sink;

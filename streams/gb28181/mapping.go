@@ -33,8 +33,8 @@ type alarmKey struct {
 
 // alarmMapping is the one table from a GB/T 28181 alarm (AlarmMethod, and for
 // video and device alarms the Info/AlarmType) to a commandd camera-event type.
-// MAPPING.md carries the same table for the API documentation; keep both in
-// step (TestMappingMatchesDoc checks it).
+// docs/api.md ("GB/T 28181 camera platforms") carries the same table for the
+// API documentation; keep both in step (TestMappingMatchesDoc checks it).
 //
 // Only video alarms (AlarmMethod 5) describe something happening in the scene,
 // so only they map to a specific type. Telephone, SMS, GPS and "other" alarms

@@ -64,16 +64,25 @@ var commanddTypes = map[string]bool{
 	EventFire: true, EventFaceMatch: true, EventPlateMatch: true, EventOther: true,
 }
 
-// TestMappingMatchesDoc keeps MAPPING.md and the Go tables in step.
+// TestMappingMatchesDoc keeps the tables of docs/api.md's "GB/T 28181 camera
+// platforms" section and the Go tables in step.
 func TestMappingMatchesDoc(t *testing.T) {
-	doc, err := os.ReadFile("MAPPING.md")
+	file, err := os.ReadFile("../../docs/api.md")
 	if err != nil {
 		t.Fatal(err)
+	}
+	const heading = "\n## GB/T 28181 camera platforms\n"
+	_, doc, ok := strings.Cut(string(file), heading)
+	if !ok {
+		t.Fatalf("docs/api.md has no %q section", strings.TrimSpace(heading))
+	}
+	if end := strings.Index(doc, "\n## "); end >= 0 {
+		doc = doc[:end]
 	}
 	row := regexp.MustCompile("^\\| (\\d+) \\([^)]*\\) \\| ([^|]+) \\| [^|]* \\| `([a-z_]+)` \\|$")
 	prio := regexp.MustCompile("^\\| (\\d) \\| [^|]* \\| ([0-9.]+) \\|$")
 	rows, prios := 0, 0
-	for _, line := range strings.Split(string(doc), "\n") {
+	for _, line := range strings.Split(doc, "\n") {
 		if m := row.FindStringSubmatch(line); m != nil {
 			rows++
 			method, _ := strconv.Atoi(m[1])
@@ -82,13 +91,13 @@ func TestMappingMatchesDoc(t *testing.T) {
 				typ = 0 // "any", "other or absent"
 			}
 			if !commanddTypes[m[3]] {
-				t.Errorf("MAPPING.md: %q is not a commandd event type", m[3])
+				t.Errorf("docs/api.md: %q is not a commandd event type", m[3])
 			}
 			if got := EventType(method, typ); got != m[3] {
-				t.Errorf("MAPPING.md says %d/%s → %s, EventType gives %s", method, m[2], m[3], got)
+				t.Errorf("docs/api.md says %d/%s → %s, EventType gives %s", method, m[2], m[3], got)
 			}
 			if _, ok := alarmMapping[alarmKey{method, typ}]; !ok {
-				t.Errorf("MAPPING.md row %d/%s has no row in alarmMapping", method, m[2])
+				t.Errorf("docs/api.md row %d/%s has no row in alarmMapping", method, m[2])
 			}
 		}
 		if m := prio.FindStringSubmatch(line); m != nil {
@@ -96,15 +105,15 @@ func TestMappingMatchesDoc(t *testing.T) {
 			p, _ := strconv.Atoi(m[1])
 			c, _ := strconv.ParseFloat(m[2], 64)
 			if Confidence(p) != c {
-				t.Errorf("MAPPING.md says priority %d → %v, Confidence gives %v", p, c, Confidence(p))
+				t.Errorf("docs/api.md says priority %d → %v, Confidence gives %v", p, c, Confidence(p))
 			}
 		}
 	}
 	if rows != len(alarmMapping) {
-		t.Errorf("MAPPING.md has %d mapping rows, alarmMapping %d", rows, len(alarmMapping))
+		t.Errorf("docs/api.md has %d mapping rows, alarmMapping %d", rows, len(alarmMapping))
 	}
 	if prios != len(priorityConfidence) {
-		t.Errorf("MAPPING.md has %d priority rows, priorityConfidence %d", prios, len(priorityConfidence))
+		t.Errorf("docs/api.md has %d priority rows, priorityConfidence %d", prios, len(priorityConfidence))
 	}
 	for k, v := range alarmMapping {
 		if !commanddTypes[v] {

@@ -46,7 +46,7 @@ type Alarm struct {
 	HasPosition bool // Lat and Lng were given and are usable
 	Lat, Lng    float64
 
-	EventType  string  // the commandd camera-event type (see EventType and MAPPING.md)
+	EventType  string  // the commandd camera-event type (see EventType and docs/api.md)
 	Confidence float64 // from Priority (see Confidence)
 }
 

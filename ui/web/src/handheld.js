@@ -15,12 +15,17 @@ document.querySelector(".hand").hidden = false;
 translatePage();
 const $ = (id) => document.getElementById(id);
 
-if (!token) {
+// signIn asks for the unit's token: on first use, and when the one it had was revoked
+// or expired.
+function signIn() {
   $("sign-in").hidden = false;
   $("sign-in").onsubmit = (e) => {
     e.preventDefault();
     location.search = "?access_token=" + encodeURIComponent($("token-in").value.trim()) + (new URLSearchParams(location.search).get("lang") === "en" ? "&lang=en" : "");
   };
+}
+if (!token) {
+  signIn();
   throw new Error("no token"); // nothing else runs until the officer signs in
 }
 
@@ -68,8 +73,9 @@ const link = connect(
     render();
   },
   (s) => {
-    $("link").textContent = s === "open" ? t("link.online") : t("link.offline");
+    $("link").textContent = s === "open" ? t("link.online") : s === "signedout" ? t("link.signedout") : t("link.offline");
     $("link").className = s;
+    if (s === "signedout") signIn();
   },
 );
 

@@ -5,15 +5,25 @@ import { errorText, setZone } from "./i18n.js";
 
 const params = new URLSearchParams(location.search);
 
-// The token comes in the URL once, then stays in this tab's session only.
+// The token comes in the URL once, then stays in this tab's session only; it is taken
+// out of the address bar (and so out of the history and of photos of the screen).
 export const token = (() => {
   const t = params.get("access_token");
   if (t) {
     sessionStorage.setItem("commandd.token", t);
+    const rest = new URLSearchParams(location.search);
+    rest.delete("access_token");
+    history.replaceState(null, "", location.pathname + (rest.size ? "?" + rest : "") + location.hash);
     return t;
   }
   return sessionStorage.getItem("commandd.token") || "";
 })();
+
+// signedOut reports whether a socket's close says the token no longer works (revoked
+// or expired); then the page stops trying and asks for a token again.
+function signedOut(ev) {
+  return ev.code === 1008 && /^token (revoked|expired)$/.test(ev.reason);
+}
 
 export const param = (name) => params.get(name);
 
@@ -74,9 +84,25 @@ export function connect(subscription, onFrame, onState, { resume = true } = {}) 
         console.error("frame not taken:", e);
       }
     };
-    ws.onclose = (ev) => {
-      onState && onState("closed", ev.reason);
+    ws.onclose = async (ev) => {
       if (stopped) return;
+      // A refused upgrade looks like any drop (1006): after a few, ask the API whether
+      // it is the token.
+      let out = signedOut(ev);
+      if (!out && ev.code === 1006 && wait >= 4000) {
+        try {
+          out = (await fetch("/api/v1/clock", { headers: { Authorization: "Bearer " + token } })).status === 401;
+        } catch {
+          out = false;
+        }
+      }
+      if (out) {
+        stopped = true;
+        sessionStorage.removeItem("commandd.token");
+        onState && onState("signedout", ev.reason || "token");
+        return;
+      }
+      onState && onState("closed", ev.reason);
       setTimeout(open, wait);
       wait = Math.min(wait * 2, 10000);
     };

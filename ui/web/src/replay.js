@@ -58,7 +58,7 @@ function play(id) {
       if (applyFrame(state, m) && m.type === "snapshot") view.cameras([...state.cameras.values()]);
     },
     (s, reason) => {
-      $("link").textContent = s === "open" ? t("link.playing") : `${t("link.reconnecting")} ${reason || ""}`;
+      $("link").textContent = s === "open" ? t("link.playing") : s === "signedout" ? t("link.signedout") : `${t("link.reconnecting")} ${reason || ""}`;
       $("link").className = s;
     },
     { resume: false },

@@ -127,7 +127,7 @@ connect(
     }
   },
   (s, reason) => {
-    $("link").textContent = s === "open" ? t("link.live") : `${t("link.reconnecting")} ${reason || ""}`;
+    $("link").textContent = s === "open" ? t("link.live") : s === "signedout" ? t("link.signedout") : `${t("link.reconnecting")} ${reason || ""}`;
     $("link").className = s;
   },
 );
