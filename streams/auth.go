@@ -50,9 +50,6 @@ func (p Principal) Name() string {
 	return string(p.Role) + ":" + p.id
 }
 
-// TokenID is the id of the principal's token, as GET /api/v1/tokens lists it.
-func (p Principal) TokenID() string { return p.id }
-
 // Is reports whether the principal has one of the roles.
 func (p Principal) Is(rs ...Role) bool { return slices.Contains(rs, p.Role) }
 
