@@ -36,7 +36,8 @@ type JT808Limits struct {
 	Rate     float64       // frames per second per connection
 	Burst    int           // frames in a burst; over Rate and Burst frames are dropped
 	Idle     time.Duration // a connection that sends nothing this long is closed
-	// RegisterEvery: a terminal is given a new authentication code at most this often.
+	// RegisterEvery: a terminal is given a new authentication code at most this often;
+	// registering again sooner answers the code it was given.
 	RegisterEvery time.Duration
 }
 
@@ -80,8 +81,12 @@ type jt808State struct {
 type jt808Terminal struct {
 	mu sync.Mutex
 	// sos: the emergency bit was set in the last report, and its alert is committed.
-	sos        bool
+	sos bool
+	// registered is when the terminal was last given a code, and code that code, kept
+	// for RegisterEvery: a terminal that registers again at once (it lost the answer)
+	// gets the same one, rather than a new token each time.
 	registered time.Time
+	code       string
 }
 
 func (st *jt808State) terminal(t string) *jt808Terminal {
@@ -110,7 +115,7 @@ var jt808Reasons = []string{
 	"checksum", "escape", "frame_too_large", // frames lost by the scanner; the connection goes on
 	"bad_message", "reassembly", "unsupported", // frames answered 2 or 3
 	"rate", "flood", "connections", "idle", // limits: frame dropped, connection closed
-	"not_ready", "unauthenticated", "auth_failed", "unknown_terminal", "register_rate", "terminal_mismatch", "revoked",
+	"not_ready", "unauthenticated", "auth_failed", "unknown_terminal", "terminal_mismatch", "revoked",
 	"unpositioned", "time", "position", "speed", // locations refused (answered 2)
 	"store", "alarm_unplaced", "alarm_failed", // the log or the engine did not take it
 }
@@ -413,15 +418,14 @@ func (c *jt808Conn) register(ctx context.Context, m jt808.Message) {
 	st := c.s.jt808.terminal(h.Terminal)
 	now := time.Now()
 	st.mu.Lock()
-	soon := !st.registered.IsZero() && now.Sub(st.registered) < c.lim.RegisterEvery
-	if !soon {
-		st.registered = now
+	again := ""
+	if !st.registered.IsZero() && now.Sub(st.registered) < c.lim.RegisterEvery {
+		again = st.code
 	}
 	st.mu.Unlock()
-	if soon {
-		c.s.Metrics.jt808Reject("register_rate")
-		log.Info().Dur("every", c.lim.RegisterEvery).Msg("jt808 registration too soon after the last: refused")
-		c.reply(h, jt808.ResultFail)
+	if again != "" {
+		log.Info().Dur("within", c.lim.RegisterEvery).Msg("jt808 terminal registered again at once: the same code")
+		c.registerReply(h, jt808.RegisterOK, again)
 		return
 	}
 	raw := make([]byte, 8+4)
@@ -436,6 +440,9 @@ func (c *jt808Conn) register(ctx context.Context, m jt808.Message) {
 		c.reply(h, jt808.ResultFail)
 		return
 	}
+	st.mu.Lock()
+	st.registered, st.code = now, code
+	st.mu.Unlock()
 	var older []string
 	c.s.Loop.Read(func(e *dispatch.Engine) {
 		for _, t := range e.Tokens() {

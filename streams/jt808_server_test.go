@@ -863,3 +863,34 @@ func FuzzJT808Conn(f *testing.F) {
 		}
 	})
 }
+
+// TestJT808RegisterAgain: a terminal that registers again at once (it lost the answer)
+// is given the code it already has, result 0, and no second token.
+func TestJT808RegisterAgain(t *testing.T) {
+	s := newTestServer(t, 0)
+	addr := s.serveJT808(JT808Limits{})
+	s.must(200, "PUT", "/api/v1/units/P-17", tokOperator, `{"force":"police","mode":"car","terminal":"13800138000"}`)
+	var codes []string
+	for range 2 {
+		c := dialTerminal(t, addr, "13800138000", jt808.Version2013)
+		r, code := c.register()
+		if r != jt808.RegisterOK || code == "" {
+			t.Fatalf("registration: result %d, code %q", r, code)
+		}
+		codes = append(codes, code)
+	}
+	if codes[0] != codes[1] {
+		t.Errorf("registered twice at once: codes %q and %q, want the same", codes[0], codes[1])
+	}
+	var tokens []tokenEntry
+	s.getJSON("/api/v1/tokens", tokAdmin, &tokens)
+	n := 0
+	for _, tk := range tokens {
+		if strings.HasPrefix(tk.ID, "jt-13800138000-") {
+			n++
+		}
+	}
+	if n != 1 {
+		t.Errorf("%d tokens of the terminal, want 1", n)
+	}
+}
