@@ -145,9 +145,22 @@ type CameraView struct {
 func (e *Engine) Cameras() []CameraView {
 	out := make([]CameraView, len(e.cameras))
 	for n, c := range e.cameras {
-		out[n] = CameraView{ID: c.id, Name: c.name, Lat: c.pos.Lat, Lng: c.pos.Lng, Cell: c.pos.Cell, Heading: c.heading}
+		out[n] = c.view()
 	}
 	return out
+}
+
+func (c *camera) view() CameraView {
+	return CameraView{ID: c.id, Name: c.name, Lat: c.pos.Lat, Lng: c.pos.Lng, Cell: c.pos.Cell, Heading: c.heading}
+}
+
+// Camera returns the camera with id.
+func (e *Engine) Camera(id string) (CameraView, bool) {
+	n, ok := e.camIDs[id]
+	if !ok {
+		return CameraView{}, false
+	}
+	return e.cameras[n].view(), true
 }
 
 func (e *Engine) upsertCamera(ev *CameraUpserted) {

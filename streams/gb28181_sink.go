@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"sync"
 
 	"github.com/rs/zerolog"
 
@@ -27,28 +26,13 @@ import (
 type GB28181Sink struct {
 	s   *Server
 	log zerolog.Logger
-
-	mu sync.Mutex
-	// known holds the cameras as the engine has them, read from it once it is ready
-	// and kept up to date with what this sink commits, so that an unchanged channel
-	// (a catalog sent again, every channel after commandd restarts) costs no event
-	// and no scan of the engine's cameras.
-	known  map[string]gbCamera
-	loaded bool
-}
-
-// gbCamera is what a catalog channel sets of a camera.
-type gbCamera struct {
-	name     string
-	lat, lng float64
-	heading  float64 // kept from the engine: GB/T 28181 catalogs carry none
 }
 
 var _ gb28181.Sink = (*GB28181Sink)(nil)
 
 // NewGB28181Sink makes the sink of a gb28181.Server over s.
 func NewGB28181Sink(s *Server, logger zerolog.Logger) *GB28181Sink {
-	return &GB28181Sink{s: s, log: logger.With().Str("component", "gb28181").Logger(), known: map[string]gbCamera{}}
+	return &GB28181Sink{s: s, log: logger.With().Str("component", "gb28181").Logger()}
 }
 
 // ready refuses while the engine replays the log: what the API answers 503 then.
@@ -60,28 +44,6 @@ func (g *GB28181Sink) ready() error {
 	return nil
 }
 
-// lookup returns the engine's camera id as this sink knows it.
-func (g *GB28181Sink) lookup(id string) (gbCamera, bool) {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	if !g.loaded {
-		var cams []dispatch.CameraView
-		g.s.Loop.Read(func(e *dispatch.Engine) { cams = e.Cameras() })
-		for _, c := range cams {
-			g.known[c.ID] = gbCamera{name: c.Name, lat: c.Lat, lng: c.Lng, heading: c.Heading}
-		}
-		g.loaded = true
-	}
-	c, ok := g.known[id]
-	return c, ok
-}
-
-func (g *GB28181Sink) remember(id string, c gbCamera) {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	g.known[id] = c
-}
-
 // Camera makes the channel the camera of its id (by "gb28181:<device id>"), unless the
 // engine's camera already has that name and position. A heading the camera has (set
 // over the API) is kept.
@@ -90,12 +52,14 @@ func (g *GB28181Sink) Camera(c gb28181.Camera) error {
 	if err := g.ready(); err != nil {
 		return fmt.Errorf("gb28181 camera %s of %s: %w", c.ID, c.DeviceID, err)
 	}
-	old, exists := g.lookup(c.ID)
-	if exists && old.name == c.Name && old.lat == c.Lat && old.lng == c.Lng {
+	var old dispatch.CameraView
+	var exists bool
+	g.s.Loop.Read(func(e *dispatch.Engine) { old, exists = e.Camera(c.ID) })
+	if exists && old.Name == c.Name && old.Lat == c.Lat && old.Lng == c.Lng {
 		log.Debug().Msg("gb28181 camera unchanged")
 		return nil
 	}
-	body, err := json.Marshal(cameraBody{Lat: c.Lat, Lng: c.Lng, Name: c.Name, Heading: old.heading})
+	body, err := json.Marshal(cameraBody{Lat: c.Lat, Lng: c.Lng, Name: c.Name, Heading: old.Heading})
 	if err != nil {
 		return fmt.Errorf("gb28181 camera %s of %s: encode: %w", c.ID, c.DeviceID, err)
 	}
@@ -109,7 +73,6 @@ func (g *GB28181Sink) Camera(c gb28181.Camera) error {
 		log.Error().Err(cerr).Msg("gb28181 camera not stored")
 		return fmt.Errorf("gb28181 camera %s of %s: %w", c.ID, c.DeviceID, cerr)
 	}
-	g.remember(c.ID, gbCamera{name: ev.Name, lat: ev.Lat, lng: ev.Lng, heading: ev.Heading})
 	log.Info().Str("name", ev.Name).Float64("lat", ev.Lat).Float64("lng", ev.Lng).Uint64("cell", uint64(ev.Cell)).
 		Bool("moved", exists).Msg("gb28181 camera stored")
 	return nil
