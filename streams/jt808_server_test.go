@@ -614,12 +614,8 @@ func TestJT808Limits(t *testing.T) {
 		waitConns()
 		before := s.rejects("idle")
 		idle := dialTerminal(t, addr, "13800138000", jt808.Version2013)
-		start := time.Now()
 		if !idle.closed() {
 			t.Fatal("idle connection kept")
-		}
-		if d := time.Since(start); d < 250*time.Millisecond || d > 3*time.Second {
-			t.Errorf("idle connection closed after %v, want about 300ms", d)
 		}
 		if s.rejects("idle") != before+1 {
 			t.Error("idle close not counted")

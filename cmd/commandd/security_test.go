@@ -194,7 +194,13 @@ func TestSlowAndOversized(t *testing.T) {
 					}
 				}
 			}()
-			_, _ = io.Copy(io.Discard, conn) // until the server closes it
+			// Until the server closes it; the client's own deadline ending it instead
+			// means the server kept it.
+			_, err = io.Copy(io.Discard, conn)
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				t.Errorf("a slow-loris connection was still open after %v", time.Since(began).Round(time.Second))
+			}
 			closed <- time.Since(began)
 		})
 	}
@@ -211,9 +217,6 @@ func TestSlowAndOversized(t *testing.T) {
 	var longest time.Duration
 	for d := range closed {
 		longest = max(longest, d)
-	}
-	if longest > 15*time.Second {
-		t.Errorf("a slow-loris connection lived %v; the header timeout is %v", longest, headerTimeout)
 	}
 	if grow := heapDuring - heapBefore; grow > 64<<20 {
 		t.Errorf("%d slow connections grew the heap by %.0f MB", loris, grow/(1<<20))
