@@ -191,7 +191,10 @@ func TestBrowserWall(t *testing.T) {
 		until(`!!document.querySelector('#detail-body a[href="https://elsewhere.example.org/EV-W2.jpg"]') && !document.querySelector('#detail-body img[src*="elsewhere"]')`))
 
 	// A note, typed at the wall: on the incident and its timeline.
+	// Focused first, as a click would: the panel does not redraw under a field being typed in,
+	// so the field cannot be replaced between finding it and typing.
 	browse(t, ctx, "add a note",
+		until(`!!document.querySelector('#note-text') && (document.querySelector('#note-text').focus(), document.activeElement.id === 'note-text')`),
 		chromedp.SendKeys("#note-text", "嫌疑人穿红色外套"),
 		click(`#detail-body button[data-act="note"]`),
 		until(`document.querySelector('#detail-body').textContent.includes('嫌疑人穿红色外套') && document.querySelector('#note-text').value === ""`))
