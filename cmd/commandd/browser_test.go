@@ -47,14 +47,24 @@ func newBrowser(t testing.TB) context.Context {
 	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(path), chromedp.NoSandbox,
 		chromedp.WindowSize(1600, 900), chromedp.Flag("use-angle", "swiftshader"),
 		chromedp.Flag("enable-unsafe-swiftshader", true))
-	actx, cancel := chromedp.NewExecAllocator(context.Background(), opts...)
-	t.Cleanup(cancel)
-	ctx, cancel2 := chromedp.NewContext(actx, chromedp.WithErrorf(t.Logf))
-	t.Cleanup(cancel2)
-	if err := chromedp.Do(ctx); err != nil {
-		t.Fatalf("start chromium: %v", err)
+	// Chromium now and then exits before it listens on a loaded machine (once in
+	// CI, in 0.3 s, with nothing on its stderr but the usual dbus lines): it is
+	// started again, up to three times, before the test fails.
+	for attempt := 1; attempt <= 3; attempt++ {
+		actx, cancel := chromedp.NewExecAllocator(context.Background(), opts...)
+		ctx, cancel2 := chromedp.NewContext(actx, chromedp.WithErrorf(t.Logf))
+		if err = chromedp.Do(ctx); err == nil {
+			t.Cleanup(cancel)
+			t.Cleanup(cancel2)
+			return ctx
+		}
+		cancel2()
+		cancel()
+		t.Logf("start chromium (attempt %d): %v", attempt, err)
+		time.Sleep(time.Second)
 	}
-	return ctx
+	t.Fatalf("start chromium: %v", err)
+	return nil
 }
 
 // step is one browser action whose value, if any, is of no interest.
