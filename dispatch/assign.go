@@ -47,17 +47,11 @@ func (sl *slot) lateness(eta float64) float64 {
 	return sl.weight * latenessScale * (late + missedTier)
 }
 
-// travel is how long a unit of mode at from takes until it counts as arrived at to:
-// its turnout, then the road from from to the edge of the arrival radius around to
-// (the same test that marks it arrived). On foot, a 100-m radius is over a minute.
+// travel is how long a unit of mode at from takes to reach to itself: its turnout,
+// then the road. The arrival radius is where a fix counts as arrival (a trigger on the
+// way in), not the scene: a unit on foot 90 m away is over a minute from the scene.
 func (e *Engine) travel(mode geo.Mode, from, to geo.Place) float64 {
-	d := geo.FastDistance(from.Point, to.Point)
-	edge := from
-	if r := e.cfg.ArrivalRadius; d > r {
-		f := r / d
-		edge = geo.Place{Cell: to.Cell, Point: geo.Point{Lat: to.Lat + (from.Lat-to.Lat)*f, Lng: to.Lng + (from.Lng-to.Lng)*f}}
-	}
-	return e.cfg.Model.Seconds(mode, from, edge, e.now)
+	return e.cfg.Model.Seconds(mode, from, to, e.now)
 }
 
 // candidate is a unit found around a scene, with its travel time there.
@@ -234,7 +228,6 @@ func (e *Engine) gather(n int, q int32, keep int) int {
 	keep = max(keep, 1)
 	horizon := e.cfg.Horizon.Seconds()
 	spm := e.cfg.Model.SecondsPerMeterBound()
-	radius := e.cfg.ArrivalRadius // travel times end there (arrival)
 	elapsed := e.now.Sub(inc.received).Seconds()
 	nt := len(inc.tiers)
 	for len(s.ranked) < 2*nt {
@@ -269,7 +262,7 @@ func (e *Engine) gather(n int, q int32, keep int) int {
 	active := wantAny
 	limit := func(k int) float64 {
 		last = k
-		beyond := math.Max(0, bound(k)-radius) // metres to the arrival radius, at least
+		beyond := bound(k) // metres to the scene, at least
 		reach := 0.0
 		active = 0
 		for i := range s.ranked {
@@ -285,9 +278,9 @@ func (e *Engine) gather(n int, q int32, keep int) int {
 				reach = max(reach, r.best[len(r.best)-1].eta/r.spm)
 			}
 		}
-		return reach + radius
+		return reach
 	}
-	maxK := geo.RingsWithin(e.placed.Spacing(inc.scene.Cell), horizon/spm+radius)
+	maxK := geo.RingsWithin(e.placed.Spacing(inc.scene.Cell), horizon/spm)
 	e.placed.SearchNear(inc.scene, maxK, limit, func(ui int32, at geo.Place, tag uint32) {
 		kind := uint16(tag)
 		if active&kind == 0 || !e.eligibleFor(inc, ui, tag) {

@@ -53,30 +53,40 @@ func TestGatherRanksByArrival(t *testing.T) {
 	}
 }
 
-// TestTravelToArrivalRadius: travel times run to the edge of the arrival radius, where
-// a fix counts as arrival; inside it only the turnout is left.
-func TestTravelToArrivalRadius(t *testing.T) {
-	e := New(Config{})
-	scene, _ := geo.PlaceOf(geo.Point{Lat: 24.5, Lng: 118.12})
-	at := func(metresNorth float64) geo.Place {
-		p, _ := geo.PlaceOf(geo.Point{Lat: 24.5 + metresNorth/111195, Lng: 118.12})
-		return p
-	}
-	model := e.cfg.Model
+// TestTravelToScene: travel times run to the scene itself, whatever the arrival
+// radius; a fix within the mode's radius (a quarter of it on foot, half on a bike) is
+// the arrival.
+func TestTravelToScene(t *testing.T) {
+	t0 := time.Date(2026, 11, 22, 8, 0, 0, 0, time.UTC)
+	north := func(metres float64) geo.Point { return geo.Point{Lat: 24.5 + metres/111195, Lng: 118.12} }
 	for _, tc := range []struct {
-		mode   geo.Mode
-		metres float64
-		want   float64 // as the model gives it for this far
+		mode    geo.Mode
+		metres  float64 // from the scene, of the fix after the unit was sent
+		arrived bool
 	}{
-		{geo.Foot, 50, 0},
-		{geo.Foot, 100, 0},
-		{geo.Foot, 300, 200},
-		{geo.Car, 1100, 1000},
+		{geo.Foot, 20, true},
+		{geo.Foot, 40, false},
+		{geo.Bike, 45, true},
+		{geo.Bike, 60, false},
+		{geo.Car, 95, true},
+		{geo.Motorbike, 110, false},
 	} {
-		got := e.travel(tc.mode, at(tc.metres), scene)
-		want := model.Seconds(tc.mode, scene, at(tc.want), time.Time{})
-		if d := got - want; d < -0.5 || d > 0.5 {
-			t.Errorf("%v from %g m: %.1f s, want %.1f s (the model's time for %g m)", tc.mode, tc.metres, got, want, tc.want)
+		e := New(Config{})
+		scene, _ := geo.PlaceOf(north(0))
+		from, _ := geo.PlaceOf(north(500))
+		if got, want := e.travel(tc.mode, from, scene), e.cfg.Model.Seconds(tc.mode, from, scene, time.Time{}); got != want {
+			t.Errorf("%v from 500 m: %.1f s, want the model's %.1f s to the scene", tc.mode, got, want)
+		}
+		e.Apply(&UnitUpserted{T: t0, ID: "U", Force: Police, Mode: tc.mode})
+		e.Apply(&Fix{Unit: "U", T: t0, Lat: from.Lat, Lng: from.Lng})
+		e.Apply(&AlertReceived{ID: "A", T: t0, Lat: scene.Lat, Lng: scene.Lng, Category: Criminal, Priority: 2})
+		at := north(tc.metres)
+		var arrived bool
+		for _, c := range e.Apply(&Fix{Unit: "U", T: t0.Add(time.Minute), Lat: at.Lat, Lng: at.Lng}) {
+			arrived = arrived || c.Kind == Arrived
+		}
+		if arrived != tc.arrived {
+			t.Errorf("%v at %g m: arrived %v, want %v", tc.mode, tc.metres, arrived, tc.arrived)
 		}
 	}
 }
@@ -95,7 +105,7 @@ func TestReserveKeepsPoliceVehicles(t *testing.T) {
 		guard float64 // metres north of the scene
 		want  map[string]int
 	}{
-		{"guard in time", 150, map[string]int{"G": 1, "C1": 2, "T": 3, "C2": 0}},
+		{"guard in time", 40, map[string]int{"G": 1, "C1": 2, "T": 3, "C2": 0}},
 		{"guard too far", 900, map[string]int{"C1": 1, "C2": 2, "T": 3, "G": 0}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -96,7 +96,7 @@ func (e *Engine) Candidates(id string, tier, limit int) (CandidatesView, error) 
 		eta := math.Inf(1)
 		if u.placed() {
 			if len(*list) == limit {
-				beyond := math.Max(0, geo.FastDistance(u.pos.Point, target.Point)-e.cfg.ArrivalRadius)
+				beyond := geo.FastDistance(u.pos.Point, target.Point)
 				if 0.99*beyond*e.cfg.Model.ModeSecondsPerMeterBound(u.mode) > (*list)[limit-1].eta { // 1%: FastDistance is close, not exact
 					continue
 				}

@@ -87,8 +87,8 @@ func TestCandidates(t *testing.T) {
 		err         error
 	}{
 		{"INC-000001", 2, 10, []string{"C3 busy", "C4 assigned@INC-000002", "M1*", "C7",
-			"-V1 not_eligible", "-C1 on_this_incident", "-C2 released", "-C5 offduty", "-C6 no_position"}, nil},
-		{"INC-000001", 2, 2, []string{"C3 busy", "C4 assigned@INC-000002", "-V1 not_eligible", "-C1 on_this_incident"}, nil},
+			"-C1 on_this_incident", "-V1 not_eligible", "-C2 released", "-C5 offduty", "-C6 no_position"}, nil},
+		{"INC-000001", 2, 2, []string{"C3 busy", "C4 assigned@INC-000002", "-C1 on_this_incident", "-V1 not_eligible"}, nil},
 		{"INC-000001", 1, 1, []string{"V1", "-C1 on_this_incident"}, nil}, // any force: V1, a step away, is the soonest
 		{"INC-000001", 0, 10, nil, ErrNoSuchTier},
 		{"INC-000001", 3, 10, nil, ErrNoSuchTier},

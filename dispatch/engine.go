@@ -34,8 +34,9 @@ type Config struct {
 	// nearest free unit for each missing one, incident by incident as they come, no
 	// units pulled from other incidents, and every alert an incident of its own.
 	Baseline bool `json:"baseline,omitempty"`
-	// ArrivalRadius is how close (m) a fix must be to the scene or post to count as
-	// arrival. Default 100.
+	// ArrivalRadius is how close (m) a fix of a car or motorbike must be to the scene
+	// or post to count as arrival; bikes arrive at half of it and units on foot at a
+	// quarter (they stop where the scene is, not at the kerb). Default 100.
 	ArrivalRadius float64 `json:"arrival_radius_m,omitempty"`
 	// DupRadius and DupWindow: alerts this close in space (m) and time to an open
 	// incident's latest alert, with compatible categories, join it. Default 300 m, 10 min.
@@ -73,6 +74,13 @@ func (c Config) CoverageTiers() []Tier {
 	}
 	return DefaultPlan().Tiers
 }
+
+// arrivalShare is the share of ArrivalRadius at which a unit of each mode arrives.
+var arrivalShare = [...]float64{geo.Foot: 0.25, geo.Bike: 0.5, geo.Motorbike: 1, geo.Car: 1}
+
+// arrivalRadius is how close a fix of a unit of mode m must be to its target to count
+// as its arrival.
+func (c Config) arrivalRadius(m geo.Mode) float64 { return c.ArrivalRadius * arrivalShare[m] }
 
 // WithDefaults is c with every zero field at its default, as an engine runs it.
 func (c Config) WithDefaults() Config { return c.withDefaults() }

@@ -163,7 +163,7 @@ func (e *Engine) applyFix(f *Fix) {
 		e.updateCoverage(i)
 	}
 	e.unitChanged(u)
-	if u.inc >= 0 && u.status != OnScene && geo.FastDistance(u.pos.Point, u.target.Point) <= e.cfg.ArrivalRadius {
+	if u.inc >= 0 && u.status != OnScene && geo.FastDistance(u.pos.Point, u.target.Point) <= e.cfg.arrivalRadius(u.mode) {
 		e.arrive(i, f.T, "")
 	}
 	if first && u.free() {
