@@ -149,3 +149,31 @@ func BenchmarkEngineSnapshot(b *testing.B) {
 		}
 	})
 }
+
+// BenchmarkMoveUp: one move-up decision (demand, units in reach of every cell for
+// each tier, up to moveUpMax moves) over a district of 1,951 cells, with 750 units
+// (a district's fleet) and 10,000, after 200 calls in five hotspots.
+func BenchmarkMoveUp(b *testing.B) {
+	for _, n := range []int{750, 10_000} {
+		b.Run(fmt.Sprint(n), func(b *testing.B) {
+			e, _, t0 := benchCity(b, n)
+			e.cfg.MoveUp = MoveUpRecommend
+			r := rand.New(rand.NewPCG(7, 8))
+			t := t0.Add(2 * time.Second)
+			for i := range 200 {
+				h := i % 5
+				lat, lng := 24.47+0.02*float64(h)+r.Float64()*0.005, 118.08+0.025*float64(h)+r.Float64()*0.005
+				e.Apply(&AlertReceived{ID: fmt.Sprint("H", i), T: t, Lat: lat, Lng: lng, Category: Traffic, Priority: 3})
+				e.Apply(&Close{T: t, Incident: fmt.Sprintf("INC-%06d", i+1), By: "bench"})
+			}
+			moves := 0
+			b.ReportAllocs()
+			b.ResetTimer()
+			for range b.N {
+				e.decideMoveUps()
+				moves += len(e.mu.list)
+			}
+			b.ReportMetric(float64(moves)/float64(b.N), "moves/op")
+		})
+	}
+}

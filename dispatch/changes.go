@@ -27,11 +27,14 @@ const (
 	Rejected                          // the event referred to something unknown or was not allowed
 	Configured                        // a configuration came into force (read it with Engine.Config)
 	TokenChanged                      // a token was issued or revoked (Event is its id)
+	MoveUpSent                        // a unit was sent to a post (Lat, Lng, Cell, ETA)
+	MoveUpsChanged                    // the move-ups in force changed (read them with Engine.MoveUps)
 )
 
 var changeKindNames = names[ChangeKind]{"change", []string{
 	"unit", "incident_opened", "incident", "incident_closed", "alert_accepted", "assignment",
-	"recommendation", "released", "arrived", "tier", "camera", "camera_event", "coverage", "rejected", "configure", "token"}}
+	"recommendation", "released", "arrived", "tier", "camera", "camera_event", "coverage", "rejected", "configure", "token",
+	"moveup", "moveups"}}
 
 func (k ChangeKind) String() string               { return changeKindNames.str(k) }
 func (k ChangeKind) MarshalText() ([]byte, error) { return changeKindNames.text(k) }

@@ -43,6 +43,11 @@ func (c Config) Validate() error {
 			return fmt.Errorf("%s: negative", f.name)
 		}
 	}
+	switch c.MoveUp {
+	case "", MoveUpOff, MoveUpRecommend, MoveUpAuto:
+	default:
+		return fmt.Errorf("moveup: %q (want off, recommend or auto)", c.MoveUp)
+	}
 	if c.CameraOpenConfidence > 1 {
 		return errors.New("camera_open_confidence: above 1")
 	}

@@ -60,6 +60,10 @@ type Config struct {
 	// drops it, which keeps memory and snapshots bounded; the history store keeps it
 	// for good. 0: never.
 	RetireClosed time.Duration `json:"retire_closed,omitempty"`
+	// MoveUp is what the engine does with free units that would cover more calls
+	// elsewhere (moveup.go): "off", "recommend" (to operators, who confirm) or "auto"
+	// (sent at once). Empty: recommend.
+	MoveUp string `json:"moveup,omitempty"`
 	// Model is the travel-time model. Default geo.DefaultSpeedModel().
 	Model geo.TravelModel `json:"-"`
 }
@@ -150,6 +154,8 @@ type Engine struct {
 	tokens    map[string]*TokenView // issued and revoked tokens by id
 	tokenHash map[string]string     // an issued token's hash → its id
 
+	loc        *time.Location // the district's time zone
+	mu         moveUps
 	gridAt     map[geo.Cell]int32 // cell → index of the management grid holding it
 	coverage   *geo.Coverage
 	covKinds   []uint16 // eligible kinds of the default plan's tiers: coverage layer l is tier l+1
@@ -196,6 +202,11 @@ func New(cfg Config) *Engine {
 // cell, the coverage layers over the district's cells) is built for it, empty.
 func (e *Engine) setConfig(cfg Config) {
 	e.cfg = cfg
+	e.loc = time.UTC
+	if loc, err := time.LoadLocation(cfg.TZ); err == nil && cfg.TZ != "" {
+		e.loc = loc
+	}
+	e.setMoveUpCells()
 	e.gridAt = make(map[geo.Cell]int32)
 	for g := len(cfg.Grids) - 1; g >= 0; g-- { // the first grid listing a cell holds it
 		for _, c := range cfg.Grids[g].Cells {
@@ -255,6 +266,8 @@ func (e *Engine) Apply(ev Event) []Change {
 		e.issueToken(ev)
 	case *TokenRevoked:
 		e.revokeToken(ev)
+	case *MoveUpConfirmed:
+		e.moveUpConfirm(ev)
 	case *Accessed:
 	default:
 		e.reject(fmt.Sprintf("unknown event %T", ev))
@@ -324,6 +337,7 @@ func (e *Engine) tick() {
 		e.replan = len(e.shortList) > 0
 	}
 	e.flushCoverage()
+	e.moveUpTick()
 }
 
 // retire drops the incidents closed for longer than cfg.RetireClosed, with their

@@ -35,6 +35,16 @@ type UnitUpserted struct {
 	By       string `json:"by,omitempty"`
 }
 
+// MoveUpConfirmed is an operator sending a recommended move-up to its unit.
+type MoveUpConfirmed struct {
+	T    time.Time `json:"t"`
+	Unit string    `json:"unit"`
+	By   string    `json:"by,omitempty"`
+}
+
+func (e *MoveUpConfirmed) Kind() string    { return "moveup_confirm" }
+func (e *MoveUpConfirmed) Time() time.Time { return e.T }
+
 // Fix is a GPS position of a unit. Cell is computed by the sender (ingest) at
 // geo.DefaultRes so the engine never calls into H3 on the hot path.
 type Fix struct {
@@ -199,6 +209,8 @@ func newEvent(kind string) (Event, error) {
 		return &TokenRevoked{}, nil
 	case "access":
 		return &Accessed{}, nil
+	case "moveup_confirm":
+		return &MoveUpConfirmed{}, nil
 	}
 	return nil, fmt.Errorf("unknown event type %q", kind)
 }

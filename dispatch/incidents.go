@@ -261,6 +261,7 @@ func (e *Engine) openIncident(scene geo.Place, cat Category, prio int, received 
 		inc.gridID, inc.gridName = e.cfg.Grids[g].ID, e.cfg.Grids[g].Name
 	}
 	e.resolvePlan(i)
+	e.countCall(scene.Cell, received)
 	e.emit(Change{Kind: IncidentOpened, Incident: inc.id, Lat: scene.Lat, Lng: scene.Lng, Cell: scene.Cell})
 	e.touch(i)
 	return i

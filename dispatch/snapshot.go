@@ -32,6 +32,7 @@ type snapshotState struct {
 	Config     *Config      `json:"config,omitempty"`
 	Configured bool         `json:"configured,omitempty"`
 	Tokens     []tokenState `json:"tokens,omitempty"`
+	MoveUp     *moveUpState `json:"moveup,omitempty"`
 }
 
 type unitState struct {
@@ -134,7 +135,7 @@ type Capture struct{ st snapshotState }
 func (e *Engine) Capture() *Capture {
 	st := snapshotState{Version: snapshotVersion, Now: e.now, LastReplan: e.lastReplan,
 		Cameras: e.Cameras(), Coverage: e.coverage.State(), Units: make([]unitState, 0, len(e.units)),
-		Config: new(e.cfg), Configured: e.configured, Tokens: e.tokenStates()}
+		Config: new(e.cfg), Configured: e.configured, Tokens: e.tokenStates(), MoveUp: e.moveUpCapture()}
 	for _, u := range e.units {
 		st.Units = append(st.Units, unitState{ID: u.id, Callsign: u.callsign, Force: u.force, Mode: u.mode,
 			Status: u.status, Pos: u.pos, FixT: u.fixT, Heading: u.heading, Speed: u.speed,
@@ -263,6 +264,7 @@ func Restore(cfg Config, snapshot []byte) (*Engine, error) {
 		e.placed.SetTag(int32(n), u.tag())
 	}
 	e.restoreTokens(st.Tokens)
+	e.moveUpRestore(st.MoveUp)
 	e.coverage.SetState(st.Coverage)
 	slices.Sort(e.open)
 	return e, nil

@@ -194,7 +194,9 @@ func (u *unit) tag() uint32 {
 // assignment or cell changed.
 func (e *Engine) updateCoverage(i int32) {
 	u := e.units[i]
+	wasFree := e.placed.Tag(i)&tagFree != 0
 	e.placed.SetTag(i, u.tag())
+	e.moveUpUnitChanged(i, wasFree)
 	var mask uint32
 	if u.free() {
 		for l, k := range e.covKinds {

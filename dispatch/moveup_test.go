@@ -1,0 +1,165 @@
+package dispatch
+
+import (
+	"fmt"
+	"slices"
+	"testing"
+	"time"
+
+	"commandd/geo"
+)
+
+// moveUpWorld is a district of ten rings around a centre, two police cars parked
+// 1.2 km west of it, and a hotspot 1.2 km east where ten incidents were opened and
+// closed: the cars are free, and the calls come from the east.
+func moveUpWorld(t *testing.T, mode string) (*Engine, time.Time, geo.Point) {
+	t.Helper()
+	t0 := time.Date(2026, 11, 23, 20, 0, 0, 0, time.UTC)
+	centre := geo.Point{Lat: 24.51, Lng: 118.13}
+	c, _ := geo.CellOf(centre, geo.DefaultRes)
+	cells, _ := geo.Disk(c, 10)
+	e := New(Config{District: cells, MoveUp: mode})
+	east := func(m float64) geo.Point { return geo.Point{Lat: centre.Lat, Lng: centre.Lng + m/101170} }
+	for n, id := range []string{"C1", "C2"} {
+		at := east(-1200 - 100*float64(n))
+		e.Apply(&UnitUpserted{T: t0, ID: id, Force: Police, Mode: geo.Car})
+		e.Apply(&Fix{Unit: id, T: t0, Lat: at.Lat, Lng: at.Lng})
+	}
+	hot := east(1200)
+	for n := range 10 {
+		at := t0.Add(time.Duration(n) * time.Minute)
+		e.Apply(&AlertReceived{ID: fmt.Sprint("A", n), T: at, Lat: hot.Lat, Lng: hot.Lng, Category: Traffic, Priority: 3})
+		e.Apply(&Close{T: at.Add(time.Second), Incident: fmt.Sprintf("INC-%06d", n+1), By: "op"})
+		for _, id := range []string{"C1", "C2"} { // back where they were: free, and west
+			e.Apply(&SetStatus{T: at.Add(2 * time.Second), Unit: id, Status: Available})
+			p := east(-1200 - 100*float64(e.unitIDs[id]))
+			e.Apply(&Fix{Unit: id, T: at.Add(3 * time.Second), Lat: p.Lat, Lng: p.Lng})
+		}
+	}
+	return e, t0.Add(10 * time.Minute), hot
+}
+
+func kinds(cs []Change, k ChangeKind) []Change {
+	var out []Change
+	for _, c := range cs {
+		if c.Kind == k {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// TestMoveUpToHotspot: in auto mode a tick sends one car east, to a post from which it
+// reaches the hotspot by tier 2's deadline, and keeps the other where it is; in
+// recommend mode the move waits for an operator; a unit sent is not moved again
+// within the cooldown, and its move ends when it is sent to an incident.
+func TestMoveUpToHotspot(t *testing.T) {
+	e, now, hot := moveUpWorld(t, MoveUpAuto)
+	sent := kinds(e.Apply(&Tick{T: now}), MoveUpSent)
+	if len(sent) == 0 || len(sent) > moveUpMax {
+		t.Fatalf("moves sent: %+v, want one or two", sent)
+	}
+	hotPlace, _ := geo.PlaceOf(hot)
+	for _, mv := range sent {
+		u := e.units[e.unitIDs[mv.Unit]]
+		post := geo.Place{Point: geo.Point{Lat: mv.Lat, Lng: mv.Lng}, Cell: mv.Cell}
+		if d := e.travel(geo.Car, post, hotPlace); d > 180 {
+			t.Errorf("%s sent to a post %.0f s from the hotspot, want within tier 2's 180 s", mv.Unit, d)
+		}
+		if before, after := geo.Distance(u.pos.Point, hot), geo.Distance(post.Point, hot); after >= before {
+			t.Errorf("the post is %.0f m from the hotspot, the car was %.0f m", after, before)
+		}
+		if eta := e.travel(geo.Car, u.pos, post); eta > moveUpReach {
+			t.Errorf("%s sent %.0f s away, farther than %.0f s", mv.Unit, eta, moveUpReach)
+		}
+	}
+	mv := sent[0]
+	list := e.MoveUps()
+	if len(list) != len(sent) || !list[0].Sent || list[0].Gain <= 0 || list[0].ETA <= 0 {
+		t.Fatalf("move-ups in force: %+v", list)
+	}
+	// Forty seconds on, still on their way: not moved again.
+	if again := kinds(e.Apply(&Tick{T: now.Add(40 * time.Second)}), MoveUpSent); len(again) != 0 {
+		t.Errorf("moved again: %+v", again)
+	}
+	// It reaches its post: the move is done.
+	cs := e.Apply(&Fix{Unit: mv.Unit, T: now.Add(50 * time.Second), Lat: mv.Lat, Lng: mv.Lng})
+	if len(kinds(cs, MoveUpsChanged)) != 1 || len(e.MoveUps()) != len(sent)-1 {
+		t.Errorf("at its post, the move-ups are %+v", e.MoveUps())
+	}
+
+	// Recommend: the same move, waiting; an operator confirms it; a second confirm and
+	// one for a unit with none are rejected.
+	e, now, _ = moveUpWorld(t, "")
+	cs = e.Apply(&Tick{T: now})
+	if len(kinds(cs, MoveUpSent)) != 0 || len(kinds(cs, MoveUpsChanged)) != 1 {
+		t.Fatalf("recommend mode: %+v", cs)
+	}
+	rec := e.MoveUps()
+	if len(rec) != len(sent) || rec[0].Sent || rec[0].Unit != mv.Unit || rec[0].Cell != mv.Cell {
+		t.Fatalf("recommended %+v, want %s to %v unsent", rec, mv.Unit, mv.Cell)
+	}
+	cs = e.Apply(&MoveUpConfirmed{T: now.Add(time.Second), Unit: rec[0].Unit, By: "op:li"})
+	if s := kinds(cs, MoveUpSent); len(s) != 1 || s[0].Unit != rec[0].Unit || s[0].Reason != "op:li" {
+		t.Fatalf("confirm: %+v", cs)
+	}
+	for _, unit := range []string{rec[0].Unit, "C9"} {
+		if r := kinds(e.Apply(&MoveUpConfirmed{T: now.Add(2 * time.Second), Unit: unit}), Rejected); len(r) != 1 {
+			t.Errorf("confirm of %s with nothing to confirm: not rejected", unit)
+		}
+	}
+	// Sent to an incident: the move ends.
+	cs = e.Apply(&AlertReceived{ID: "B", T: now.Add(3 * time.Second), Lat: mv.Lat, Lng: mv.Lng, Category: Criminal, Priority: 1})
+	if slices.ContainsFunc(e.MoveUps(), func(v MoveUpView) bool { return v.Unit == mv.Unit }) {
+		t.Errorf("a unit on an incident keeps its move-up: %+v", e.MoveUps())
+	}
+
+	// Off: nothing.
+	e, now, _ = moveUpWorld(t, MoveUpOff)
+	if cs := e.Apply(&Tick{T: now}); len(kinds(cs, MoveUpsChanged))+len(kinds(cs, MoveUpSent)) != 0 || len(e.MoveUps()) != 0 {
+		t.Errorf("move-up off moved units: %+v", e.MoveUps())
+	}
+}
+
+// TestMoveUpRestore: an engine restored from a snapshot at any point of a day with
+// move-ups decides the same moves as one that never stopped.
+func TestMoveUpRestore(t *testing.T) {
+	cfg := Config{District: testDistrict(), MoveUp: MoveUpAuto}
+	evs := randomStream(7, 40, 3000)
+	straight := New(cfg)
+	moves := 0
+	for _, ev := range evs {
+		moves += len(kinds(straight.Apply(ev), MoveUpSent))
+	}
+	if moves == 0 {
+		t.Fatal("no move-up in the stream: the test shows nothing")
+	}
+	t.Logf("%d moves sent", moves)
+	straightChanges := func(e *Engine, evs []Event) []string {
+		var out []string
+		for _, ev := range evs {
+			for _, c := range e.Apply(ev) {
+				if c.Kind == MoveUpSent || c.Kind == MoveUpsChanged {
+					out = append(out, fmt.Sprintf("%v %s %v %.1f", c.Kind, c.Unit, c.Cell, c.ETA))
+				}
+			}
+		}
+		return out
+	}
+	for k := 0; k < len(evs); k += 499 {
+		a := New(cfg)
+		straightChanges(a, evs[:k])
+		snap, err := a.Snapshot()
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := Restore(cfg, snap)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, got := straightChanges(a, evs[k:]), straightChanges(b, evs[k:])
+		if !slices.Equal(got, want) || !slices.Equal(a.MoveUps(), b.MoveUps()) {
+			t.Fatalf("restored after event %d: move-ups\n%q\nstraight run:\n%q", k, got, want)
+		}
+	}
+}
