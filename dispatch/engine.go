@@ -120,6 +120,9 @@ func (c Config) withDefaults() Config {
 	if c.Model == nil {
 		c.Model = geo.DefaultSpeedModel()
 	}
+	if c.MoveUp == "" {
+		c.MoveUp = MoveUpRecommend
+	}
 	c.Zones = append([]Zone(nil), c.Zones...)
 	for i := range c.Zones {
 		c.Zones[i].set = geo.NewCellSet(c.Zones[i].Cells)

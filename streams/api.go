@@ -227,7 +227,7 @@ func rejection(reason string) *Error {
 		strings.HasPrefix(reason, "unknown or closed incident"), strings.Contains(reason, "unknown camera"):
 		return Errorf("not_found", "", "%s", reason)
 	case strings.Contains(reason, "is closed"), strings.Contains(reason, "is not on"), strings.Contains(reason, "no position"),
-		strings.Contains(reason, "no assignment"):
+		strings.Contains(reason, "no assignment"), strings.HasPrefix(reason, "no move-up"):
 		return Errorf("conflict", "", "%s", reason)
 	}
 	return Invalid("", "%s", reason)
@@ -277,6 +277,8 @@ func (s *Server) routes() []apiRoute {
 		{"POST /api/v1/eido", "post_eido", []Role{Operator, Ingest}, s.postEIDO},
 		{"GET /api/v1/handhelds", "get_handhelds", staff, s.getHandhelds},
 		{"GET /api/v1/audit", "get_audit", []Role{Supervisor}, s.getAudit},
+		{"GET /api/v1/moveups", "get_moveups", staff, s.getMoveUps},
+		{"POST /api/v1/moveups/{unit}/confirm", "confirm_moveup", []Role{Operator}, s.confirmMoveUp},
 	}
 }
 

@@ -35,6 +35,7 @@ type View struct {
 	Units     []dispatch.UnitView
 	Incidents []dispatch.IncidentView
 	Cameras   []dispatch.CameraView
+	MoveUps   []dispatch.MoveUpView
 }
 
 // UnitFrame is a unit in a `units` frame.
@@ -68,6 +69,10 @@ type Batch struct {
 	Camera      []dispatch.Change
 	Coverage    []dispatch.CoverageCell
 	Cameras     []dispatch.CameraView // cameras added or moved
+	MoveUpsSent []dispatch.Change     // move-ups sent to their units
+	// MoveUps is the move-ups in force, when they changed (MoveUpsChanged).
+	MoveUps        []dispatch.MoveUpView
+	MoveUpsChanged bool
 
 	incAt map[string]int // index in Incidents by id
 }
@@ -122,6 +127,10 @@ func (b *Batch) add(e *dispatch.Engine, ev dispatch.Event, changes []dispatch.Ch
 			}
 		case dispatch.CoverageChanged:
 			b.Coverage = append(b.Coverage, e.Coverage(c.Cells)...)
+		case dispatch.MoveUpSent:
+			b.MoveUpsSent = append(b.MoveUpsSent, c)
+		case dispatch.MoveUpsChanged:
+			b.MoveUps, b.MoveUpsChanged = e.MoveUps(), true
 		}
 	}
 }
@@ -325,8 +334,9 @@ type Hub struct {
 	units     map[string]*unitState
 	incidents map[string]incidentState
 	cameras   map[string]dispatch.CameraView
-	dirty     []*unitState // units changed since the last units frame, each once
-	flushes   uint64       // FlushUnits calls that sent units
+	moveups   []dispatch.MoveUpView // in force: walls get them in snapshots and moveups frames
+	dirty     []*unitState          // units changed since the last units frame, each once
+	flushes   uint64                // FlushUnits calls that sent units
 	clients   map[*client]struct{}
 
 	// The latest frames but units, in a ring, so that a client that comes back with
@@ -386,6 +396,7 @@ func (h *Hub) reset(v View) {
 	for _, c := range v.Cameras {
 		h.cameras[c.ID] = c
 	}
+	h.moveups = v.MoveUps
 }
 
 // frame is the envelope of every server message.
@@ -504,6 +515,28 @@ func (h *Hub) Publish(b Batch) {
 		}{head, ce.Event, ce.Camera, ce.Incident, ce.Lat, ce.Lng})
 		lat, lng := ce.Lat, ce.Lng
 		h.fanOut(msg, func(c *client) bool { return c.sub.View == "wall" && c.sub.inBox(lat, lng) })
+	}
+	for _, mv := range b.MoveUpsSent {
+		head.Type = "moveup"
+		msg := prepare(struct {
+			frame
+			Unit string   `json:"unit"`
+			Lat  float64  `json:"lat"`
+			Lng  float64  `json:"lng"`
+			Cell geo.Cell `json:"cell"`
+			ETA  float64  `json:"eta_s"`
+		}{head, mv.Unit, mv.Lat, mv.Lng, mv.Cell, mv.ETA})
+		unit := mv.Unit
+		h.fanOut(msg, func(c *client) bool { return c.sub.followsUnit() && c.sub.Unit == unit })
+	}
+	if b.MoveUpsChanged {
+		h.moveups = b.MoveUps
+		head.Type = "moveups"
+		msg := prepare(struct {
+			frame
+			MoveUps []dispatch.MoveUpView `json:"moveups"`
+		}{head, h.moveUpList()})
+		h.fanOut(msg, func(c *client) bool { return c.sub.View == "wall" })
 	}
 	if len(b.Coverage) > 0 {
 		head.Type = "coverage"
@@ -743,8 +776,20 @@ func (h *Hub) snapshotFor(sub *Subscription) *websocket.PreparedMessage {
 	if err != nil {
 		camJSON = []byte("[]")
 	}
-	buf = append(append(append(buf, `],"cameras":`...), camJSON...), '}')
-	return prepareBytes(buf)
+	buf = append(append(buf, `],"cameras":`...), camJSON...)
+	if sub.View == "wall" {
+		list, _ := json.Marshal(h.moveUpList())
+		buf = append(append(buf, `,"moveups":`...), list...)
+	}
+	return prepareBytes(append(buf, '}'))
+}
+
+// moveUpList is the move-ups in force, never null. Called with h.mu held.
+func (h *Hub) moveUpList() []dispatch.MoveUpView {
+	if h.moveups == nil {
+		return []dispatch.MoveUpView{}
+	}
+	return h.moveups
 }
 
 // join registers a client and returns its first snapshot; every frame queued for it

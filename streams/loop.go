@@ -234,7 +234,7 @@ func (l *Loop) view() View {
 
 // viewOf is what a wall sees of engine e after message seq.
 func viewOf(e *dispatch.Engine, seq uint64) View {
-	return View{Seq: seq, T: e.Now(), Units: e.Units(), Incidents: e.Incidents(false), Cameras: e.Cameras()}
+	return View{Seq: seq, T: e.Now(), Units: e.Units(), Incidents: e.Incidents(false), Cameras: e.Cameras(), MoveUps: e.MoveUps()}
 }
 
 // Config is the configuration in force: the log's (the last Configure event applied),

@@ -26,6 +26,7 @@ type Config struct {
 	FrameRate       float64       `flag:"frame-rate" help:"unit position frames per second sent to clients"`
 	Baseline        bool          `flag:"baseline" help:"plan without the engine's planning, to measure what it buys: straight-line nearest free unit, incidents one by one as they come, no duplicate merging (docs/engine.md)"`
 	Recommend       bool          `flag:"recommend" help:"recommend units and wait for operators to confirm, instead of assigning at once"`
+	MoveUp          string        `flag:"moveup" help:"what the engine does with free units that would cover more of the calls to come elsewhere: off, recommend (to operators, who confirm; GET /api/v1/moveups) or auto (sent to the units at once)"`
 	Origins         string        `flag:"origins" help:"comma-separated extra origins allowed to open WebSockets"`
 	OsmAndListen    string        `flag:"osmand-listen" help:"extra address serving the OsmAnd / Traccar Client protocol at / (Traccar's port is 5055); empty: only /osmand"`
 	OsmAndTrustID   bool          `flag:"osmand-trust-device-id" help:"accept OsmAnd reports by their device id alone, as Traccar does, for closed networks; otherwise a device needs a token (access_token) or its unit's device secret (secret)"`
@@ -53,7 +54,7 @@ type Config struct {
 
 func defaults() Config {
 	return Config{Listen: "127.0.0.1:8080", Data: "data", Region: "default", LogSync: "always",
-		SnapshotEvery: 30 * time.Second, Tick: time.Second, FrameRate: 10, Rate: 500, LogLevel: "info", DemoRate: 20, Clock: "wall", TimeScale: 1, TZ: "Asia/Shanghai"}
+		SnapshotEvery: 30 * time.Second, Tick: time.Second, FrameRate: 10, Rate: 500, LogLevel: "info", DemoRate: 20, Clock: "wall", MoveUp: "recommend", TimeScale: 1, TZ: "Asia/Shanghai"}
 }
 
 // parseConfig reads flags over environment over defaults. The flags come from the
@@ -100,6 +101,8 @@ func parseConfig(args []string) (Config, error) {
 	switch {
 	case c.Clock != "wall" && c.Clock != "external":
 		return c, fmt.Errorf("clock must be wall or external")
+	case c.MoveUp != "off" && c.MoveUp != "recommend" && c.MoveUp != "auto":
+		return c, fmt.Errorf("moveup must be off, recommend or auto")
 	case (c.TLSCert == "") != (c.TLSKey == ""):
 		return c, fmt.Errorf("tls-cert and tls-key go together")
 	case c.Demo && c.TLSCert != "":

@@ -114,7 +114,7 @@ func run(ctx context.Context, cfg Config, logger zerolog.Logger) error {
 			return fmt.Errorf("district: %w", err)
 		}
 	}
-	engineCfg.Recommend, engineCfg.Baseline = cfg.Recommend, cfg.Baseline
+	engineCfg.Recommend, engineCfg.Baseline, engineCfg.MoveUp = cfg.Recommend, cfg.Baseline, cfg.MoveUp
 	switch {
 	case cfg.RetireClosed > 0:
 		engineCfg.RetireClosed = cfg.RetireClosed
