@@ -51,7 +51,7 @@ func (sl *slot) lateness(eta float64) float64 {
 // then the road. The arrival radius is where a fix counts as arrival (a trigger on the
 // way in), not the scene: a unit on foot 90 m away is over a minute from the scene.
 func (e *Engine) travel(mode geo.Mode, from, to geo.Place) float64 {
-	return e.cfg.Model.Seconds(mode, from, to, e.now)
+	return e.cfg.Model.Seconds(mode, from, to, e.now) * e.travelFactor(mode, from.Cell)
 }
 
 // candidate is a unit found around a scene, with its travel time there.
@@ -227,7 +227,7 @@ func (e *Engine) gather(n int, q int32, keep int) int {
 	s.cands[n] = s.cands[n][:0]
 	keep = max(keep, 1)
 	horizon := e.cfg.Horizon.Seconds()
-	spm := e.cfg.Model.SecondsPerMeterBound()
+	spm := e.cfg.Model.SecondsPerMeterBound() * e.learn.minFactor()
 	elapsed := e.now.Sub(inc.received).Seconds()
 	nt := len(inc.tiers)
 	for len(s.ranked) < 2*nt {
@@ -321,9 +321,9 @@ func (e *Engine) boundFor(kinds uint16) float64 {
 		}
 	}
 	if math.IsInf(spm, 1) {
-		return e.cfg.Model.SecondsPerMeterBound()
+		spm = e.cfg.Model.SecondsPerMeterBound()
 	}
-	return spm
+	return spm * e.learn.minFactor() // learned factors may make units sooner than the model
 }
 
 // spareKinds are the kinds of a tier less reserved than its most reserved ones.

@@ -97,7 +97,7 @@ func (e *Engine) Candidates(id string, tier, limit int) (CandidatesView, error) 
 		if u.placed() {
 			if len(*list) == limit {
 				beyond := geo.FastDistance(u.pos.Point, target.Point)
-				if 0.99*beyond*e.cfg.Model.ModeSecondsPerMeterBound(u.mode) > (*list)[limit-1].eta { // 1%: FastDistance is close, not exact
+				if 0.99*beyond*e.cfg.Model.ModeSecondsPerMeterBound(u.mode)*e.learn.minFactor() > (*list)[limit-1].eta { // 1%: FastDistance is close, not exact
 					continue
 				}
 			}

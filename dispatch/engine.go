@@ -159,6 +159,7 @@ type Engine struct {
 
 	loc        *time.Location // the district's time zone
 	mu         moveUps
+	learn      learned
 	gridAt     map[geo.Cell]int32 // cell → index of the management grid holding it
 	coverage   *geo.Coverage
 	covKinds   []uint16 // eligible kinds of the default plan's tiers: coverage layer l is tier l+1

@@ -52,6 +52,7 @@ type tierUnit struct {
 	arrived  time.Time
 	cleared  time.Time
 	target   geo.Place
+	from     geo.Cell // where the unit was when sent: its arrival teaches the travel model
 }
 
 // filled counts the units that count for the tier: arrived, or assigned and on their way.
@@ -338,7 +339,7 @@ func (e *Engine) assign(i, ui int32, t int, target geo.Place, eta float64, by st
 	if eta == 0 {
 		eta = e.travel(u.mode, u.pos, target)
 	}
-	tu := &tierUnit{unit: ui, eta: eta, assigned: e.now, target: target}
+	tu := &tierUnit{unit: ui, eta: eta, assigned: e.now, target: target, from: u.pos.Cell}
 	tr.units = append(tr.units, tu)
 	tr.recommended = slices.DeleteFunc(tr.recommended, func(r *tierUnit) bool { return r.unit == ui })
 	if tr.filled() >= tr.Units {
@@ -392,6 +393,7 @@ func (e *Engine) arrive(ui int32, t time.Time, by string) {
 	for _, tu := range tr.units {
 		if tu.unit == ui && tu.cleared.IsZero() && tu.arrived.IsZero() {
 			tu.arrived = t
+			e.learnArrival(u.mode, tu.from, tu.assigned, tu.eta, t)
 		}
 	}
 	u.status = OnScene

@@ -197,7 +197,7 @@ func (e *Engine) prepareMoveUp() {
 		for range 40 {
 			mid := (lo + hi) / 2
 			to := geo.Place{Point: geo.Point{Lat: ref.Lat + mid/111195, Lng: ref.Lng}, Cell: ref.Cell}
-			if e.cfg.Model.Seconds(mode, ref, to, e.now) <= seconds {
+			if e.travel(mode, ref, to) <= seconds {
 				lo = mid
 			} else {
 				hi = mid

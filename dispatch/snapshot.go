@@ -29,10 +29,11 @@ type snapshotState struct {
 	Coverage   geo.CoverageState `json:"coverage"`
 	// Config is the configuration in force (absent in snapshots taken before the
 	// configuration was in the log); Configured says whether a Configure event put it.
-	Config     *Config      `json:"config,omitempty"`
-	Configured bool         `json:"configured,omitempty"`
-	Tokens     []tokenState `json:"tokens,omitempty"`
-	MoveUp     *moveUpState `json:"moveup,omitempty"`
+	Config     *Config       `json:"config,omitempty"`
+	Configured bool          `json:"configured,omitempty"`
+	Tokens     []tokenState  `json:"tokens,omitempty"`
+	MoveUp     *moveUpState  `json:"moveup,omitempty"`
+	Learned    *learnedState `json:"learned,omitempty"`
 }
 
 type unitState struct {
@@ -92,6 +93,7 @@ type tierUnitState struct {
 	Arrived  time.Time `json:"arrived"`
 	Cleared  time.Time `json:"cleared"`
 	Target   geo.Place `json:"target"`
+	From     geo.Cell  `json:"from,omitempty"`
 	Secret   string    `json:"secret,omitempty"`
 }
 
@@ -110,7 +112,7 @@ func tierUnitStates(tus []*tierUnit) []tierUnitState {
 	out := make([]tierUnitState, len(tus))
 	for n, tu := range tus {
 		out[n] = tierUnitState{Unit: tu.unit, ETA: tu.eta, Assigned: tu.assigned, Accepted: tu.accepted, Enroute: tu.enroute, Arrived: tu.arrived,
-			Cleared: tu.cleared, Target: tu.target}
+			Cleared: tu.cleared, Target: tu.target, From: tu.from}
 	}
 	return out
 }
@@ -119,7 +121,7 @@ func tierUnitsFrom(st []tierUnitState) []*tierUnit {
 	out := make([]*tierUnit, len(st))
 	for n, s := range st {
 		out[n] = &tierUnit{unit: s.Unit, eta: s.ETA, assigned: s.Assigned, accepted: s.Accepted, enroute: s.Enroute, arrived: s.Arrived,
-			cleared: s.Cleared, target: s.Target}
+			cleared: s.Cleared, target: s.Target, from: s.From}
 	}
 	return out
 }
@@ -135,7 +137,7 @@ type Capture struct{ st snapshotState }
 func (e *Engine) Capture() *Capture {
 	st := snapshotState{Version: snapshotVersion, Now: e.now, LastReplan: e.lastReplan,
 		Cameras: e.Cameras(), Coverage: e.coverage.State(), Units: make([]unitState, 0, len(e.units)),
-		Config: new(e.cfg), Configured: e.configured, Tokens: e.tokenStates(), MoveUp: e.moveUpCapture()}
+		Config: new(e.cfg), Configured: e.configured, Tokens: e.tokenStates(), MoveUp: e.moveUpCapture(), Learned: e.learnedCapture()}
 	for _, u := range e.units {
 		st.Units = append(st.Units, unitState{ID: u.id, Callsign: u.callsign, Force: u.force, Mode: u.mode,
 			Status: u.status, Pos: u.pos, FixT: u.fixT, Heading: u.heading, Speed: u.speed,
@@ -265,6 +267,7 @@ func Restore(cfg Config, snapshot []byte) (*Engine, error) {
 	}
 	e.restoreTokens(st.Tokens)
 	e.moveUpRestore(st.MoveUp)
+	e.learnedRestore(st.Learned)
 	e.coverage.SetState(st.Coverage)
 	slices.Sort(e.open)
 	return e, nil

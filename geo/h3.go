@@ -138,3 +138,18 @@ func ringSpacing(c Cell) float64 {
 	}
 	return best
 }
+
+// Parent is c's ancestor at resolution res (c itself at its own resolution or finer),
+// from the bits of the H3 index alone: the planner asks it for every travel time, and
+// a call into the H3 library costs more than the rest of the estimate.
+func Parent(c Cell, res int) Cell {
+	cur := int(uint64(c)>>52) & 0xF
+	if res < 0 || res >= cur {
+		return c
+	}
+	v := uint64(c)&^(0xF<<52) | uint64(res)<<52
+	for r := res + 1; r <= cur; r++ {
+		v |= 7 << ((15 - r) * 3) // digits below the resolution are unused: 7
+	}
+	return Cell(v)
+}

@@ -873,3 +873,19 @@ func BenchmarkIndexSet(b *testing.B) {
 		}
 	})
 }
+
+// TestParent: the bit arithmetic gives H3's own parent at every coarser resolution.
+func TestParent(t *testing.T) {
+	for _, p := range []Point{{Lat: 24.5, Lng: 118.12}, {Lat: -33.9, Lng: 151.2}, {Lat: 64.1, Lng: -21.9}} {
+		c, _ := CellOf(p, DefaultRes)
+		for res := 0; res <= DefaultRes; res++ {
+			want, err := c.Parent(res)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := Parent(c, res); got != want {
+				t.Errorf("parent of %v at %d: %v, want %v", c, res, got, want)
+			}
+		}
+	}
+}

@@ -627,3 +627,30 @@ func TestBrowserSignedOut(t *testing.T) {
 	browse(t, wall, "the wall says its token is gone",
 		until(`document.querySelector('#link').className === 'signedout'`))
 }
+
+// TestBrowserMoveUp: the wall draws a recommended move-up (the line to the post, and
+// the list with what it gains); the operator sends it there, and the car's handheld
+// says where to go.
+func TestBrowserMoveUp(t *testing.T) {
+	s, rec := moveUpWorld(t)
+	wall, hand := newBrowser(t), newBrowser(t)
+	browse(t, hand, "the handheld",
+		chromedp.Navigate(s.base+"/handheld.html?access_token="+tokUnitP17),
+		until(`document.querySelector('#link').className === 'open'`))
+	browse(t, wall, "the wall shows the move-up",
+		chromedp.Navigate(s.base+"/?access_token="+tokOperator),
+		until(`window.commandd && commandd.state.moveups.length === 1 && !!document.querySelector('#moveups button[data-act=moveup]')`),
+		until(`document.querySelector('#moveups').textContent.includes('覆盖 +')`),
+		until(`commandd.map.loaded() && commandd.map.queryRenderedFeatures({layers: ["posts"]}).length === 1`),
+		eval(`document.querySelector('#moveups button[data-act=moveup]').dispatchEvent(new PointerEvent('pointerdown', {bubbles: true})), true`, new(bool)),
+		until(`commandd.state.moveups.length === 1 && commandd.state.moveups[0].sent === true`),
+		until(`!document.querySelector('#moveups button[data-act=moveup]')`))
+	var post map[string]any
+	browse(t, hand, "the handheld says where to go",
+		until(`!!commandd.moveup() && document.querySelector('#job h2').classList.contains('moveto')`),
+		eval(`commandd.moveup()`, &post),
+		screenshot(t, "handheld-moveup.png"))
+	if post["cell"] != rec["cell"] {
+		t.Errorf("the handheld goes to %v, the engine recommended %v", post, rec)
+	}
+}

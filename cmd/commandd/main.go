@@ -133,6 +133,7 @@ func run(ctx context.Context, cfg Config, logger zerolog.Logger) error {
 		return float64(last - min(last, loop.Applied()))
 	}, func() float64 { return float64(hub.Dropped()) })
 	loop.OnApply = metrics.ObserveApply
+	metrics.EngineFigures(loop)
 	var origins []string
 	if cfg.Origins != "" {
 		origins = strings.Split(cfg.Origins, ",")

@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 )
@@ -14,6 +15,51 @@ import (
 // the wall a moveups frame; a second confirm is a conflict, an unknown unit not found,
 // a supervisor forbidden.
 func TestMoveUps(t *testing.T) {
+	s, rec := moveUpWorld(t)
+	unit := s.subscribe(tokUnitP17, `{"type":"subscribe","view":"unit","unit":"P-17"}`)
+	unit.expect("snapshot", nil)
+	wall := s.subscribe(tokOperator, `{"type":"subscribe","view":"wall"}`)
+	snap := wall.expect("snapshot", nil)
+	if list, _ := snap["moveups"].([]any); len(list) != 1 {
+		t.Errorf("the wall's snapshot has move-ups %v, want the recommendation", snap["moveups"])
+	}
+	if code, _ := s.do("POST", "/api/v1/moveups/P-17/confirm", tokSupervisor, ""); code != 403 {
+		t.Errorf("a supervisor confirming: %d, want 403", code)
+	}
+	sent := s.must(200, "POST", "/api/v1/moveups/P-17/confirm", tokOperator, "")
+	if sent["sent"] != true || sent["cell"] != rec["cell"] {
+		t.Errorf("confirmed %v, want the recommendation sent", sent)
+	}
+	mv := unit.expect("moveup", nil)
+	if mv["unit"] != "P-17" || mv["cell"] != rec["cell"] || mv["lat"] != rec["lat"] || mv["eta_s"] != rec["eta_s"] {
+		t.Errorf("the unit's moveup frame %v, want the post %v", mv, rec)
+	}
+	wall.expect("moveups", func(m map[string]any) bool {
+		list, _ := m["moveups"].([]any)
+		return len(list) == 1 && list[0].(map[string]any)["sent"] == true
+	})
+	_, metrics := s.do("GET", "/metrics", "", "")
+	for _, want := range []string{`commandd_moveups{state="sent"} 1`, `commandd_eta_factor{mode="car"} 1`, `commandd_eta_arrivals_total{mode="foot"} 0`} {
+		if !strings.Contains(metrics["_raw"].(string), want) {
+			t.Errorf("/metrics lacks %s", want)
+		}
+	}
+	if code, m := s.do("POST", "/api/v1/moveups/P-17/confirm", tokOperator, ""); code != 409 {
+		t.Errorf("confirming twice: %d %v, want 409", code, m)
+	}
+	if code, m := s.do("POST", "/api/v1/moveups/NOPE/confirm", tokOperator, ""); code != 404 {
+		t.Errorf("confirming for an unknown unit: %d %v, want 404", code, m)
+	}
+	// At its post the move is done.
+	s.must(202, "POST", "/api/v1/fixes", tokIngest, fmt.Sprintf(`[{"unit":"P-17","lat":%v,"lng":%v}]`, rec["lat"], rec["lng"]))
+	wall.expect("moveups", func(m map[string]any) bool { list, _ := m["moveups"].([]any); return len(list) == 0 })
+}
+
+// moveUpWorld starts a server on an external clock with one police car, P-17, 1.2 km
+// west of a hotspot whose six calls it answered, and waits for the engine to recommend
+// moving it: the server and the recommendation.
+func moveUpWorld(t *testing.T) (*server, map[string]any) {
+	t.Helper()
 	s := start(t, t.TempDir(), "--clock", "external")
 	t0 := time.Now().UTC().Add(time.Hour).Truncate(time.Second)
 	clock := func(d time.Duration) {
@@ -45,35 +91,5 @@ func TestMoveUps(t *testing.T) {
 		rec["lng"].(float64) <= 118.1100 || rec["cell"] == "" {
 		t.Fatalf("recommended %v: want P-17 sent east, not yet sent, with a gain and an ETA", rec)
 	}
-	unit := s.subscribe(tokUnitP17, `{"type":"subscribe","view":"unit","unit":"P-17"}`)
-	unit.expect("snapshot", nil)
-	wall := s.subscribe(tokOperator, `{"type":"subscribe","view":"wall"}`)
-	snap := wall.expect("snapshot", nil)
-	if list, _ := snap["moveups"].([]any); len(list) != 1 {
-		t.Errorf("the wall's snapshot has move-ups %v, want the recommendation", snap["moveups"])
-	}
-	if code, _ := s.do("POST", "/api/v1/moveups/P-17/confirm", tokSupervisor, ""); code != 403 {
-		t.Errorf("a supervisor confirming: %d, want 403", code)
-	}
-	sent := s.must(200, "POST", "/api/v1/moveups/P-17/confirm", tokOperator, "")
-	if sent["sent"] != true || sent["cell"] != rec["cell"] {
-		t.Errorf("confirmed %v, want the recommendation sent", sent)
-	}
-	mv := unit.expect("moveup", nil)
-	if mv["unit"] != "P-17" || mv["cell"] != rec["cell"] || mv["lat"] != rec["lat"] || mv["eta_s"] != rec["eta_s"] {
-		t.Errorf("the unit's moveup frame %v, want the post %v", mv, rec)
-	}
-	wall.expect("moveups", func(m map[string]any) bool {
-		list, _ := m["moveups"].([]any)
-		return len(list) == 1 && list[0].(map[string]any)["sent"] == true
-	})
-	if code, m := s.do("POST", "/api/v1/moveups/P-17/confirm", tokOperator, ""); code != 409 {
-		t.Errorf("confirming twice: %d %v, want 409", code, m)
-	}
-	if code, m := s.do("POST", "/api/v1/moveups/NOPE/confirm", tokOperator, ""); code != 404 {
-		t.Errorf("confirming for an unknown unit: %d %v, want 404", code, m)
-	}
-	// At its post the move is done.
-	s.must(202, "POST", "/api/v1/fixes", tokIngest, fmt.Sprintf(`[{"unit":"P-17","lat":%v,"lng":%v}]`, rec["lat"], rec["lng"]))
-	wall.expect("moveups", func(m map[string]any) bool { list, _ := m["moveups"].([]any); return len(list) == 0 })
+	return s, rec
 }

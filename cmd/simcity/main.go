@@ -54,6 +54,8 @@ type options struct {
 	gpsFile    string
 	lockstep   bool
 	start      string
+	fleet      string
+	calls      string
 }
 
 func main() {
@@ -80,7 +82,12 @@ func main() {
 	flag.Float64Var(&o.speed, "speed", 1, "city: live this many times faster than real time (1 to 100); the server must run as fast (commandd --time-scale)")
 	flag.BoolVar(&o.lockstep, "lockstep", false, "city: drive the server's clock a second at a time (commandd --clock external), for a report that is the same on every run of a seed")
 	flag.StringVar(&o.start, "start", "", "city, with -lockstep: when the city starts: a time (RFC 3339), or HH:MM for the next such time in Xiamen (China Standard Time) after the server's clock, the same hour of the call curve whatever the day; empty: the server's time")
+	flag.StringVar(&o.fleet, "fleet", "sample", "city: the fleet mix: sample (the sample district's), police-half (no volunteers or guards, half the police vehicles) or foot-heavy (three times the patrol on foot, a third of the police vehicles)")
+	calls := flag.String("calls", "district", "city: where calls come from: district (criminal ones mostly in its hotspots) or hotspots (70% of all calls in four hotspots)")
 	flag.Parse()
+	if *calls != "district" {
+		o.calls = *calls
+	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
@@ -128,7 +135,14 @@ func run(ctx context.Context, base, tokens string, o options) error {
 // liveCity lives the sample district until ctx ends or -duration passes (SIGINT ends
 // it early, with a report), then prints the report.
 func liveCity(ctx context.Context, s *city.Server, o options) error {
-	p := fixtures.DefaultDistrict
+	fleet, ok := fixtures.Fleets[o.fleet]
+	if !ok {
+		return fmt.Errorf("-fleet must be sample, police-half or foot-heavy")
+	}
+	if o.calls != "" && o.calls != "hotspots" {
+		return fmt.Errorf("-calls must be district or hotspots")
+	}
+	p := fleet(fixtures.DefaultDistrict)
 	p.Seed = o.seed
 	d, err := fixtures.GenerateDistrict(p)
 	if err != nil {
@@ -151,7 +165,7 @@ func liveCity(ctx context.Context, s *city.Server, o options) error {
 		return err
 	}
 	rep, err := city.Run(ctx, s, city.Options{District: d, Seed: o.seed, Busier: o.busier, Speed: o.speed, Duration: o.duration, Traces: traces,
-		Lockstep: o.lockstep, Start: start,
+		Lockstep: o.lockstep, Start: start, Calls: o.calls,
 		Logf: func(format string, args ...any) { fmt.Fprintf(os.Stderr, "simcity: "+format+"\n", args...) }})
 	if err != nil {
 		return err

@@ -31,6 +31,7 @@ if (!token) {
 
 let me = null; // this unit, as the server last sent it
 let job = null; // {incident, tier, eta_s, at, accepted}
+let moveup = null; // {lat, lng, cell, eta_s, at}: the post a move-up sent this unit to, while free
 const incidents = new Map();
 let position = null; // the device's, else the server's idea of where the unit is
 let outline = []; // the district's outline: rings of [lng, lat]
@@ -53,6 +54,7 @@ const link = connect(
       case "units":
         for (const u of m.units || []) if (!me || u.id === me.id) me = { ...me, ...u };
         if (job && me && !me.incident && ["available", "busy", "offduty"].includes(me.status)) stopJob();
+        if (moveup && me && me.status !== "available") moveup = null; // busy, off duty or sent: the move is over
         break;
       case "incident":
         if (m.status === "closed") {
@@ -63,7 +65,14 @@ const link = connect(
       case "assignment":
         if (!me || m.unit === me.id) {
           job = { incident: m.incident, tier: m.tier, eta_s: m.eta_s, at: Date.now(), accepted: false };
+          moveup = null;
           ring();
+        }
+        break;
+      case "moveup":
+        if (!me || m.unit === me.id) {
+          moveup = { lat: m.lat, lng: m.lng, cell: m.cell, eta_s: m.eta_s, at: Date.now() };
+          navigator.vibrate && navigator.vibrate(300);
         }
         break;
       case "error":
@@ -236,6 +245,16 @@ function renderJob() {
   el.classList.toggle("new", !!job && !job.accepted);
   const from = here();
   const to = target(inc);
+  if (!job && moveup && from && distance(from, moveup) < 50) moveup = null; // there
+  if (!job && moveup) {
+    const d = from ? distance(from, moveup) : null;
+    const left = Math.max(0, moveup.eta_s - (Date.now() - moveup.at) / 1000);
+    el.innerHTML = `<h2 class="moveto">${esc(t("hand.moveto"))}</h2><div class="dim">${esc(t("hand.moveNote"))}</div>
+      <div class="facts"><span id="arrow" style="transform: rotate(${from ? bearing(from, moveup) : 0}deg)">↑</span>
+      <span id="distance">${d == null ? "" : esc(fmtDistance(d))}</span><span>${esc(t("unit.eta", { eta: fmtSecs(left) }))}</span></div>`;
+    guard($("minimap"), () => drawMap(from, { lat: moveup.lat, lng: moveup.lng, post: true }), $("map-error"));
+    return;
+  }
   if (!job) {
     el.innerHTML = `<h2>${esc(t("hand.none"))}</h2><div class="dim">${esc(t("hand.patrol"))}</div>`;
   } else {
@@ -272,4 +291,4 @@ function renderNear() {
 setInterval(render, 1000);
 render();
 
-window.commandd = { me: () => me, job: () => job, target: () => target(job && incidents.get(job.incident)), rung: alarm.rung, panelErrors };
+window.commandd = { me: () => me, job: () => job, moveup: () => moveup, target: () => target(job && incidents.get(job.incident)), rung: alarm.rung, panelErrors };

@@ -35,7 +35,7 @@ export function createMap(container, { onSelect } = {}) {
     } catch {
       /* no street map */
     }
-    for (const id of ["hex", "grids", "district", "cameras", "alarms", "incidents", "headings", "units", "selected"]) {
+    for (const id of ["hex", "grids", "district", "cameras", "alarms", "incidents", "headings", "moveups", "posts", "units", "selected"]) {
       map.addSource(id, { type: "geojson", data: empty() });
     }
     map.addLayer({ id: "hex", type: "fill", source: "hex", paint: { "fill-color": ["get", "color"], "fill-opacity": 0.32 } });
@@ -55,6 +55,15 @@ export function createMap(container, { onSelect } = {}) {
       },
     });
     map.addLayer({ id: "headings", type: "line", source: "headings", paint: { "line-color": ["get", "color"], "line-width": 2 } });
+    // Move-ups: a dashed line from the unit to its post, and the post; brighter once sent.
+    map.addLayer({
+      id: "moveups", type: "line", source: "moveups",
+      paint: { "line-color": "#5ac8fa", "line-width": 2, "line-dasharray": [2, 2], "line-opacity": ["get", "opacity"] },
+    });
+    map.addLayer({
+      id: "posts", type: "circle", source: "posts",
+      paint: { "circle-radius": 5, "circle-color": "rgba(0,0,0,0)", "circle-stroke-color": "#5ac8fa", "circle-stroke-width": 2, "circle-stroke-opacity": ["get", "opacity"] },
+    });
     map.addLayer({
       id: "units", type: "circle", source: "units",
       paint: { "circle-radius": ["get", "r"], "circle-color": ["get", "color"], "circle-stroke-color": ["get", "stroke"], "circle-stroke-width": 1.5 },
@@ -115,6 +124,18 @@ export function createMap(container, { onSelect } = {}) {
         geometry: { type: "Point", coordinates: [a.lng, a.lat] },
         properties: { fade: Math.max(0.15, 1 - (now - a.at) / 600000) },
       }));
+      const moves = [];
+      const posts = [];
+      for (const mv of state.moveups || []) {
+        const u = state.units.get(mv.unit);
+        const opacity = mv.sent ? 1 : 0.6;
+        posts.push({ type: "Feature", geometry: { type: "Point", coordinates: [mv.lng, mv.lat] }, properties: { opacity } });
+        if (u && (u.lat || u.lng)) {
+          moves.push({ type: "Feature", geometry: { type: "LineString", coordinates: [[u.lng, u.lat], [mv.lng, mv.lat]] }, properties: { opacity } });
+        }
+      }
+      set("moveups", { type: "FeatureCollection", features: moves });
+      set("posts", { type: "FeatureCollection", features: posts });
       const sel = selected && state.incidents.get(selected);
       set("units", { type: "FeatureCollection", features: units });
       set("headings", { type: "FeatureCollection", features: headings });

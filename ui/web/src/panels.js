@@ -175,6 +175,30 @@ function pickerRows(picker, tr) {
     .join("");
 }
 
+// renderMoveUps lists the move-ups in force: who goes where, the share of the
+// district's expected calls the move brings within reach, and, for those waiting, the
+// button that sends them.
+export function renderMoveUps(el, moveups, units) {
+  const list = Array.isArray(moveups) ? moveups : [];
+  // Drawn again only when the list changes: the units frames that come ten times a
+  // second would otherwise replace a button under the operator's finger.
+  const key = JSON.stringify(list);
+  if (el.dataset.key === key) return;
+  el.dataset.key = key;
+  el.innerHTML = list.length
+    ? `<div class="dim">${esc(t("moveup.title", { n: list.length }))}</div>` +
+      list
+        .map((mv) => {
+          const u = units.get(mv.unit);
+          return `<div class="moveup${mv.sent ? " sent" : ""}" data-unit="${esc(mv.unit)}"><span>${esc((u && u.callsign) || mv.unit)}</span>
+          <span class="gain">${esc(t("moveup.gain", { pct: (100 * (mv.gain || 0)).toFixed(1) }))}</span>
+          <span class="dim">${esc(t("unit.eta", { eta: fmtSecs(mv.eta_s) }))}</span>
+          ${mv.sent ? `<span class="dim">${esc(t("moveup.sent"))}</span>` : `<button class="btn" data-act="moveup" data-unit="${esc(mv.unit)}">${esc(t("moveup.send"))}</button>`}</div>`;
+        })
+        .join("")
+    : "";
+}
+
 export function renderUnitCounts(el, units, online = null) {
   const counts = {};
   for (const u of units.values()) counts[u.status] = (counts[u.status] || 0) + 1;

@@ -21,6 +21,7 @@ export function createState() {
     closed: new Map(), // incidents seen closing while the page was open
     cameras: new Map(),
     alarms: [], // recent camera events, newest last
+    moveups: [], // move-ups in force: [{unit, lat, lng, cell, eta_s, gain, sent}]
     version: 0, // bumped on every change, so renderers skip work when nothing changed
   };
 }
@@ -40,6 +41,10 @@ export function applyFrame(s, m) {
       s.units = new Map(list(m.units).map((u) => [u.id, u]));
       s.incidents = new Map(list(m.incidents).filter((i) => i.status !== "closed").map((i) => [i.id, i]));
       s.cameras = new Map(list(m.cameras).map((c) => [c.id, c]));
+      s.moveups = list(m.moveups);
+      break;
+    case "moveups":
+      s.moveups = list(m.moveups);
       break;
     case "units":
       for (const u of list(m.units)) s.units.set(u.id, { ...s.units.get(u.id), ...u });

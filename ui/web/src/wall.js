@@ -6,7 +6,7 @@
 import { api, config, connect, serverClock } from "./net.js";
 import { ACCEPT_WAIT_MS, applyFrame, createState, unaccepted } from "./state.js";
 import { coverageColor, createMap, densityCells } from "./mapview.js";
-import { guard, panelErrors, renderDetail, renderQueue, renderUnitCounts } from "./panels.js";
+import { guard, panelErrors, renderDetail, renderMoveUps, renderQueue, renderUnitCounts } from "./panels.js";
 import { districtMidnight, fmtDeadline, fmtNum, fmtPct, fmtSecs, fmtTime, t, translatePage } from "./i18n.js";
 import { createAlarm } from "./alarm.js";
 
@@ -59,6 +59,7 @@ function draw() {
     drawn = state.version;
     guard($("map"), () => view.draw(state, selected), $("map-error"));
     guard($("unit-counts"), () => renderUnitCounts($("unit-counts"), state.units, online));
+    guard($("moveups"), () => renderMoveUps($("moveups"), state.moveups, state.units));
     if (layer === "density") guard($("map"), () => view.hex(densityCells([...state.incidents.values(), ...state.closed.values()])), $("map-error"));
   }
   guard($("queue-rows"), () => renderQueue($("queue-rows"), state.incidents.values(), now, selected));
@@ -224,6 +225,17 @@ const pick = (e) => {
 };
 $("queue-rows").addEventListener("pointerdown", pick);
 $("queue-rows").addEventListener("click", pick);
+
+// An operator sends a recommended move-up.
+$("moveups").addEventListener("pointerdown", async (e) => {
+  const b = e.target.closest("button[data-act=moveup]");
+  if (!b) return;
+  try {
+    await api("POST", `/api/v1/moveups/${encodeURIComponent(b.dataset.unit)}/confirm`);
+  } catch (err) {
+    toast(err.message);
+  }
+});
 
 // The operator's actions on the selected incident.
 $("detail-body").onclick = async (e) => {
