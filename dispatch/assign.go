@@ -3,6 +3,7 @@ package dispatch
 import (
 	"cmp"
 	"math"
+	"math/bits"
 	"slices"
 
 	"commandd/geo"
@@ -93,7 +94,8 @@ type scratch struct {
 	slots   []slot
 	units   []int32
 	cost    []float64
-	stamp   []uint32 // per unit: stampGen when it was last added to units
+	scale   []float64 // per unit of the batch: how scarce it is (reserveScale)
+	stamp   []uint32  // per unit: stampGen when it was last added to units
 	batch   []int32
 	planned []uint32 // per incident: planGen when it was last planned
 
@@ -442,6 +444,13 @@ func (e *Engine) assignSlots() {
 	cols := units + rows // one "leave it unfilled" column per slot
 	cost := grow(&s.cost, rows*cols)
 	horizon := e.cfg.Horizon.Seconds()
+	scale := grow(&s.scale, units)
+	for c, ui := range s.units {
+		scale[c] = 1
+		if !e.cfg.Baseline {
+			scale[c] = e.reserveScale(ui)
+		}
+	}
 	for r, sl := range s.slots {
 		inc := e.incs[sl.inc]
 		tr := inc.tiers[sl.tier]
@@ -460,7 +469,7 @@ func (e *Engine) assignSlots() {
 			// Travel time weighs a little more on earlier tiers, so among units that are
 			// all on time (or all late alike) the soonest fills the first tier.
 			row[c] = sl.lateness(eta) + eta*(1+0.01*float64(sl.rank)) +
-				reserveCost*float64(sl.reserve[kindIndex(u.force, u.mode)])
+				reserveCost*float64(sl.reserve[kindIndex(u.force, u.mode)])*scale[c]
 			if e.cfg.Baseline {
 				row[c] = geo.Distance(u.pos.Point, sl.target.Point)
 			}
@@ -549,4 +558,31 @@ func greedy(cost []float64, rows, cols, units int) []int {
 		}
 	}
 	return choice
+}
+
+// reserveScale is how much more (or less) than reserveCost keeping unit ui free is
+// worth: the reserve reads coverage. A police car that is the only unit of its kind
+// able to reach its surroundings by the narrowest coverage tier that takes it (tier
+// 2's 180 s in the default plan) costs half as much again to send elsewhere; one with
+// three or more such units around costs half. Between, 2/(1+others).
+func (e *Engine) reserveScale(ui int32) float64 {
+	u := e.units[ui]
+	kind := kindBit(u.force, u.mode)
+	narrow, tier := uint16(0), -1
+	for t, k := range e.covKinds {
+		if k&kind != 0 && (tier < 0 || bits.OnesCount16(k) < bits.OnesCount16(narrow)) {
+			narrow, tier = k, t
+		}
+	}
+	if tier < 0 || !u.placed() {
+		return 1
+	}
+	e.prepareMoveUp()
+	others := 0
+	e.placed.Search(u.pos.Cell, e.mu.reach[u.mode][tier], func(int) bool { return others < 3 }, func(id int32) {
+		if tag := e.placed.Tag(id); id != ui && tag&tagFree != 0 && uint16(tag)&narrow != 0 {
+			others++
+		}
+	})
+	return min(1.5, max(1, 2/float64(1+others)))
 }

@@ -197,7 +197,9 @@ func (e *Engine) prepareMoveUp() {
 		for range 40 {
 			mid := (lo + hi) / 2
 			to := geo.Place{Point: geo.Point{Lat: ref.Lat + mid/111195, Lng: ref.Lng}, Cell: ref.Cell}
-			if e.travel(mode, ref, to) <= seconds {
+			// The model alone, at no particular time: what is derived here must not
+			// depend on when it was derived (a restored engine derives it again).
+			if e.cfg.Model.Seconds(mode, ref, to, time.Time{}) <= seconds {
 				lo = mid
 			} else {
 				hi = mid
