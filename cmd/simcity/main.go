@@ -11,6 +11,10 @@
 //
 //	simcity -url … -tokens DATA/tokens -lockstep [-start 10:00] -duration 1h -busier 10 -seed 3 -report json
 //
+// -fleet (sample, police-half, foot-heavy) and -calls (district, hotspots) make other
+// districts than the one the engine was tuned in; units obey move-ups sent to them
+// while free.
+//
 // Its load modes measure the server (docs/benchmarks.md):
 //
 //	simcity -url http://127.0.0.1:8080 -tokens DATA/tokens -load fixes  [-via http|ws] [-units 100000]
@@ -178,7 +182,7 @@ func liveCity(ctx context.Context, s *city.Server, o options) error {
 	for _, t := range rep.Tiers {
 		fmt.Printf("tier %d: met %.1f%% of %d decided; fulfilled p50 %.0f s, p90 %.0f s\n", t.Tier, 100*t.Met, t.Decided, t.P50, t.P90)
 	}
-	fmt.Printf("tiers flagged at risk before their deadline: %d; failed requests: %d\n", rep.AtRiskEarly, rep.FailedRequests)
+	fmt.Printf("tiers flagged at risk before their deadline: %d; missed without a warning: %d; failed requests: %d\n", rep.AtRiskEarly, rep.MissedUnflagged, rep.FailedRequests)
 	return nil
 }
 
