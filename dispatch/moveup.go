@@ -40,8 +40,11 @@ const (
 	// moveUpMinGain is the least gain of a move, as a share of the district's weighted
 	// demand: below it, an officer is not sent across the district for nothing.
 	moveUpMinGain = 0.004
-	demandPrior   = 2.0 // calls' worth of demand spread evenly over the district's cells
-	demandWindow  = 1   // hours either side of the hour of the week that count for it
+	// demandPrior is how many calls' worth of demand is spread evenly over the
+	// district's cells: a few dozen calls in one place are needed before a decision
+	// reads them as more than chance.
+	demandPrior  = 20.0
+	demandWindow = 1 // hours either side of the hour of the week that count for it
 )
 
 // MoveUpView is a move of a free unit to a post: recommended, or sent to the unit.
@@ -85,6 +88,7 @@ type moveHood struct {
 }
 
 type moveUpScratch struct {
+	raw    []float64 // calls by cell, before spreading
 	demand []float64
 	count  [][]int32   // by tier, by cell: free units in reach
 	gain   [][]float64 // by tier, by cell: what one more unit in reach is worth
@@ -152,10 +156,16 @@ func (e *Engine) countCall(c geo.Cell, t time.Time) {
 	h[e.hourOfWeek(t)]++
 }
 
+// demandKernel spreads a cell's calls over it and the two rings around it (~600 m):
+// the next call comes from near the last ones, not from their very cell. It sums to
+// one over the 19 cells.
+var demandKernel = [3]float64{0.25, 0.375 / 6, 0.375 / 12}
+
 // demand fills the expected calls of each cell at the engine's time: the calls of
-// this hour of the week and the hours beside it, plus a share of all calls, plus the
-// prior.
+// this hour of the week and the hours beside it, plus a share of all calls, spread by
+// demandKernel, plus the prior.
 func (e *Engine) demand(d []float64) {
+	raw := e.mu.buf.raw[:0]
 	how := e.hourOfWeek(e.now)
 	prior := 0.0
 	if n := len(e.cfg.District); n > 0 {
@@ -169,10 +179,25 @@ func (e *Engine) demand(d []float64) {
 				v += float64(h[(how+dh+168)%168])
 			}
 		}
-		if i < district {
+		raw = append(raw, v)
+	}
+	e.mu.buf.raw = raw
+	for j, c := range e.mu.cells {
+		h := e.hood(c, int32(j))
+		v := 0.0
+		for r, w := range demandKernel {
+			lo := 0
+			if r > 0 {
+				lo = h.end[r-1]
+			}
+			for _, i := range h.idx[lo:h.end[min(r, len(h.end)-1)]] {
+				v += w * raw[i]
+			}
+		}
+		if j < district {
 			v += prior
 		}
-		d[i] = v
+		d[j] = v
 	}
 }
 
@@ -215,7 +240,7 @@ func (e *Engine) prepareMoveUp() {
 			m.reach[mode] = append(m.reach[mode], rings(mode, t.Deadline.Seconds()))
 		}
 		m.move[mode] = max(1, rings(mode, moveUpReach))
-		m.rings = max(m.rings, m.move[mode], slices.Max(append(m.reach[mode], 0)))
+		m.rings = max(m.rings, m.move[mode], slices.Max(append(m.reach[mode], len(demandKernel)-1)))
 		m.serves[mode] = 0
 		for t, k := range e.covKinds {
 			for f := Police; f <= Guard; f++ {

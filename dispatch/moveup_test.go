@@ -14,29 +14,40 @@ import (
 // closed: the cars are free, and the calls come from the east.
 func moveUpWorld(t *testing.T, mode string) (*Engine, time.Time, geo.Point) {
 	t.Helper()
+	cfg, evs, now, hot := moveUpEvents(mode)
+	e := New(cfg)
+	for _, ev := range evs {
+		e.Apply(ev)
+	}
+	return e, now, hot
+}
+
+// moveUpEvents is moveUpWorld as a configuration and a log.
+func moveUpEvents(mode string) (Config, []Event, time.Time, geo.Point) {
 	t0 := time.Date(2026, 11, 23, 20, 0, 0, 0, time.UTC)
 	centre := geo.Point{Lat: 24.51, Lng: 118.13}
 	c, _ := geo.CellOf(centre, geo.DefaultRes)
 	cells, _ := geo.Disk(c, 10)
-	e := New(Config{District: cells, MoveUp: mode})
 	east := func(m float64) geo.Point { return geo.Point{Lat: centre.Lat, Lng: centre.Lng + m/101170} }
-	for n, id := range []string{"C1", "C2"} {
-		at := east(-1200 - 100*float64(n))
-		e.Apply(&UnitUpserted{T: t0, ID: id, Force: Police, Mode: geo.Car})
-		e.Apply(&Fix{Unit: id, T: t0, Lat: at.Lat, Lng: at.Lng})
+	var evs []Event
+	park := func(at time.Time) {
+		for n, id := range []string{"C1", "C2"} {
+			p := east(-1200 - 100*float64(n))
+			evs = append(evs, &SetStatus{T: at, Unit: id, Status: Available}, &Fix{Unit: id, T: at.Add(time.Second), Lat: p.Lat, Lng: p.Lng})
+		}
 	}
+	for _, id := range []string{"C1", "C2"} {
+		evs = append(evs, &UnitUpserted{T: t0, ID: id, Force: Police, Mode: geo.Car})
+	}
+	park(t0)
 	hot := east(1200)
 	for n := range 10 {
 		at := t0.Add(time.Duration(n) * time.Minute)
-		e.Apply(&AlertReceived{ID: fmt.Sprint("A", n), T: at, Lat: hot.Lat, Lng: hot.Lng, Category: Traffic, Priority: 3})
-		e.Apply(&Close{T: at.Add(time.Second), Incident: fmt.Sprintf("INC-%06d", n+1), By: "op"})
-		for _, id := range []string{"C1", "C2"} { // back where they were: free, and west
-			e.Apply(&SetStatus{T: at.Add(2 * time.Second), Unit: id, Status: Available})
-			p := east(-1200 - 100*float64(e.unitIDs[id]))
-			e.Apply(&Fix{Unit: id, T: at.Add(3 * time.Second), Lat: p.Lat, Lng: p.Lng})
-		}
+		evs = append(evs, &AlertReceived{ID: fmt.Sprint("A", n), T: at, Lat: hot.Lat, Lng: hot.Lng, Category: Traffic, Priority: 3},
+			&Close{T: at.Add(time.Second), Incident: fmt.Sprintf("INC-%06d", n+1), By: "op"})
+		park(at.Add(2 * time.Second)) // back where they were: free, and west
 	}
-	return e, t0.Add(10 * time.Minute), hot
+	return Config{District: cells, MoveUp: mode}, evs, t0.Add(10 * time.Minute), hot
 }
 
 func kinds(cs []Change, k ChangeKind) []Change {
@@ -121,45 +132,61 @@ func TestMoveUpToHotspot(t *testing.T) {
 	}
 }
 
-// TestMoveUpRestore: an engine restored from a snapshot at any point of a day with
-// move-ups decides the same moves as one that never stopped.
+// TestMoveUpRestore: an engine restored from a snapshot at any point of a log with
+// move-ups (recommended, confirmed, sent in auto mode, reached, ended by an
+// assignment) decides the same moves as one that never stopped.
 func TestMoveUpRestore(t *testing.T) {
-	cfg := Config{District: testDistrict(), MoveUp: MoveUpAuto}
-	evs := randomStream(7, 40, 3000)
-	straight := New(cfg)
-	moves := 0
-	for _, ev := range evs {
-		moves += len(kinds(straight.Apply(ev), MoveUpSent))
-	}
-	if moves == 0 {
-		t.Fatal("no move-up in the stream: the test shows nothing")
-	}
-	t.Logf("%d moves sent", moves)
-	straightChanges := func(e *Engine, evs []Event) []string {
-		var out []string
-		for _, ev := range evs {
-			for _, c := range e.Apply(ev) {
-				if c.Kind == MoveUpSent || c.Kind == MoveUpsChanged {
-					out = append(out, fmt.Sprintf("%v %s %v %.1f", c.Kind, c.Unit, c.Cell, c.ETA))
-				}
+	for _, mode := range []string{MoveUpAuto, MoveUpRecommend} {
+		cfg, evs, now, hot := moveUpEvents(mode)
+		for s := range 400 { // ticks, calls now and then, and the cars where a move sent them
+			at := now.Add(time.Duration(s) * time.Second)
+			evs = append(evs, &Tick{T: at})
+			switch s % 100 {
+			case 1:
+				evs = append(evs, &MoveUpConfirmed{T: at, Unit: "C1"}, &MoveUpConfirmed{T: at, Unit: "C2"})
+			case 50:
+				evs = append(evs, &AlertReceived{ID: fmt.Sprint("B", s), T: at, Lat: hot.Lat, Lng: hot.Lng + 0.002, Category: Traffic, Priority: 3})
+			case 80:
+				evs = append(evs, &Close{T: at, Incident: fmt.Sprintf("INC-%06d", 11+s/100), By: "op"},
+					&SetStatus{T: at, Unit: "C1", Status: Available}, &SetStatus{T: at, Unit: "C2", Status: Available})
+			case 90:
+				evs = append(evs, &Fix{Unit: "C1", T: at, Lat: hot.Lat, Lng: hot.Lng - 0.004})
 			}
 		}
-		return out
-	}
-	for k := 0; k < len(evs); k += 499 {
-		a := New(cfg)
-		straightChanges(a, evs[:k])
-		snap, err := a.Snapshot()
-		if err != nil {
-			t.Fatal(err)
+		straight := New(cfg)
+		moves := 0
+		for _, ev := range evs {
+			moves += len(kinds(straight.Apply(ev), MoveUpSent))
 		}
-		b, err := Restore(cfg, snap)
-		if err != nil {
-			t.Fatal(err)
+		if moves < 2 {
+			t.Fatalf("%s: %d moves sent: the test shows little", mode, moves)
 		}
-		want, got := straightChanges(a, evs[k:]), straightChanges(b, evs[k:])
-		if !slices.Equal(got, want) || !slices.Equal(a.MoveUps(), b.MoveUps()) {
-			t.Fatalf("restored after event %d: move-ups\n%q\nstraight run:\n%q", k, got, want)
+		changes := func(e *Engine, evs []Event) []string {
+			var out []string
+			for _, ev := range evs {
+				for _, c := range e.Apply(ev) {
+					if c.Kind == MoveUpSent || c.Kind == MoveUpsChanged || c.Kind == Assigned {
+						out = append(out, fmt.Sprintf("%v %s %v %.1f", c.Kind, c.Unit, c.Cell, c.ETA))
+					}
+				}
+			}
+			return out
+		}
+		for k := 0; k < len(evs); k += 7 {
+			a := New(cfg)
+			changes(a, evs[:k])
+			snap, err := a.Snapshot()
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, err := Restore(cfg, snap)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want, got := changes(a, evs[k:]), changes(b, evs[k:])
+			if !slices.Equal(got, want) || !slices.Equal(a.MoveUps(), b.MoveUps()) {
+				t.Fatalf("%s: restored after event %d: move-ups\n%q\nstraight run:\n%q", mode, k, got, want)
+			}
 		}
 	}
 }
