@@ -445,12 +445,7 @@ func (e *Engine) assignSlots() {
 	cost := grow(&s.cost, rows*cols)
 	horizon := e.cfg.Horizon.Seconds()
 	scale := grow(&s.scale, units)
-	for c, ui := range s.units {
-		scale[c] = 1
-		if !e.cfg.Baseline {
-			scale[c] = e.reserveScale(ui)
-		}
-	}
+	clear(scale) // 0: not computed yet; only units with a reserve in some slot need it
 	for r, sl := range s.slots {
 		inc := e.incs[sl.inc]
 		tr := inc.tiers[sl.tier]
@@ -468,8 +463,13 @@ func (e *Engine) assignSlots() {
 			}
 			// Travel time weighs a little more on earlier tiers, so among units that are
 			// all on time (or all late alike) the soonest fills the first tier.
-			row[c] = sl.lateness(eta) + eta*(1+0.01*float64(sl.rank)) +
-				reserveCost*float64(sl.reserve[kindIndex(u.force, u.mode)])*scale[c]
+			row[c] = sl.lateness(eta) + eta*(1+0.01*float64(sl.rank))
+			if r := sl.reserve[kindIndex(u.force, u.mode)]; r > 0 && !e.cfg.Baseline {
+				if scale[c] == 0 {
+					scale[c] = e.reserveScale(ui)
+				}
+				row[c] += reserveCost * float64(r) * scale[c]
+			}
 			if e.cfg.Baseline {
 				row[c] = geo.Distance(u.pos.Point, sl.target.Point)
 			}

@@ -165,6 +165,8 @@ func (b *batch) addEvent(seq int64, n int, ev dispatch.Event, changes []dispatch
 		return b.audit(seq, n, ev, e.By, e.Incident)
 	case *dispatch.SetStatus:
 		return b.audit(seq, n, ev, e.By, e.Unit)
+	case *dispatch.MoveUpConfirmed:
+		return b.audit(seq, n, ev, e.By, e.Unit)
 	case *dispatch.Configure:
 		// The district file (source) says what changed; its cells, thousands of them,
 		// are in the log and the archived messages.
