@@ -63,13 +63,14 @@ type MoveUpView struct {
 
 // moveUps is the engine's move-up state: the demand it learned and the moves in force.
 type moveUps struct {
-	cells []geo.Cell         // demand cells and posts: the district's, then others calls came from
-	at    map[geo.Cell]int32 // cell → index in cells
-	calls []float32          // incidents opened, by cell
-	hours map[int32]*[168]float32
-	list  []MoveUpView // in force: recommended and sent, in the order decided
-	last  time.Time    // the last decision
-	dirty bool         // units became free or busy since
+	cells      []geo.Cell         // demand cells and posts: the district's, then others calls came from
+	at         map[geo.Cell]int32 // cell → index in cells
+	calls      []float32          // incidents opened, by cell
+	inDistrict []bool             // by cell: one of the district's (the prior is spread over them)
+	hours      map[int32]*[168]float32
+	list       []MoveUpView // in force: recommended and sent, in the order decided
+	last       time.Time    // the last decision
+	dirty      bool         // units became free or busy since
 	// Derived, rebuilt when the cells or the configuration change.
 	hoods  map[geo.Cell]*moveHood // of cells that are not demand cells (units' cells)
 	hoodAt []*moveHood            // of demand cells, by index
@@ -122,6 +123,11 @@ func (e *Engine) setMoveUpCells() {
 	for _, c := range e.cfg.District {
 		e.demandCell(c)
 	}
+	district := geo.NewCellSet(e.cfg.District)
+	e.mu.inDistrict = e.mu.inDistrict[:0]
+	for _, c := range e.mu.cells {
+		e.mu.inDistrict = append(e.mu.inDistrict, district.Has(c))
+	}
 	e.mu.ready = false
 }
 
@@ -133,6 +139,7 @@ func (e *Engine) demandCell(c geo.Cell) int32 {
 	i := int32(len(e.mu.cells))
 	e.mu.cells = append(e.mu.cells, c)
 	e.mu.calls = append(e.mu.calls, 0)
+	e.mu.inDistrict = append(e.mu.inDistrict, false) // setMoveUpCells marks the district's
 	e.mu.at[c] = i
 	e.mu.ready = false
 	return i
@@ -171,7 +178,6 @@ func (e *Engine) demand(d []float64) {
 	if n := len(e.cfg.District); n > 0 {
 		prior = demandPrior / float64(n)
 	}
-	district := len(e.cfg.District) // the district's cells come first, when there is one
 	for i := range e.mu.cells {
 		v := float64(e.mu.calls[i]) * (2*demandWindow + 1) / 168
 		if h := e.mu.hours[int32(i)]; h != nil {
@@ -194,7 +200,7 @@ func (e *Engine) demand(d []float64) {
 				v += w * raw[i]
 			}
 		}
-		if j < district {
+		if e.mu.inDistrict[j] {
 			v += prior
 		}
 		d[j] = v
@@ -301,7 +307,7 @@ func (e *Engine) moveUpTick() {
 	if e.moveUpMode() == MoveUpOff || len(m.cells) == 0 {
 		if len(m.list) > 0 {
 			m.list = m.list[:0]
-			e.emit(Change{Kind: MoveUpsChanged})
+			e.moveUpsChanged()
 		}
 		return
 	}
@@ -457,7 +463,7 @@ func (e *Engine) decideMoveUps() {
 		}
 	}
 	if !slices.Equal(before, m.list) {
-		e.emit(Change{Kind: MoveUpsChanged})
+		e.moveUpsChanged()
 	}
 }
 
@@ -507,7 +513,7 @@ func (e *Engine) moveUpConfirm(ev *MoveUpConfirmed) {
 		if v.Unit == ev.Unit && !v.Sent {
 			v.Sent, v.T = true, Millis{e.now}
 			e.emit(Change{Kind: MoveUpSent, Unit: v.Unit, Lat: v.Lat, Lng: v.Lng, Cell: v.Cell, ETA: v.ETA, Reason: ev.By})
-			e.emit(Change{Kind: MoveUpsChanged})
+			e.moveUpsChanged()
 			return
 		}
 	}
@@ -533,7 +539,7 @@ func (e *Engine) moveUpUnitChanged(ui int32, wasFree bool) {
 	post := geo.Point{Lat: v.Lat, Lng: v.Lng}
 	if !u.free() || v.Sent && geo.FastDistance(u.pos.Point, post) <= e.cfg.arrivalRadius(u.mode) {
 		e.mu.list = slices.Delete(e.mu.list, n, n+1)
-		e.emit(Change{Kind: MoveUpsChanged})
+		e.moveUpsChanged()
 	}
 }
 
@@ -542,6 +548,25 @@ func zeroed[T any](s []T, n int) []T {
 	s = grow(&s, n)
 	clear(s)
 	return s
+}
+
+// moveUpsChanged tells that the move-ups in force changed, and marks on each unit the
+// post it is on its way to, which its fixes are checked against.
+func (e *Engine) moveUpsChanged() {
+	e.emit(Change{Kind: MoveUpsChanged})
+	e.syncMoveTo()
+}
+
+// syncMoveTo sets each unit's moveTo from the sent moves in force.
+func (e *Engine) syncMoveTo() {
+	for _, u := range e.units {
+		u.moveTo = geo.Point{}
+	}
+	for _, v := range e.mu.list {
+		if v.Sent {
+			e.units[e.unitIDs[v.Unit]].moveTo = geo.Point{Lat: v.Lat, Lng: v.Lng}
+		}
+	}
 }
 
 func grow2[T any](s [][]T, rows, n int) [][]T {
@@ -596,4 +621,5 @@ func (e *Engine) moveUpRestore(st *moveUpState) {
 		m.hours[h.Cell] = &h.Calls
 	}
 	e.setMoveUpCells()
+	e.syncMoveTo()
 }

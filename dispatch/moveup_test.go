@@ -93,8 +93,13 @@ func TestMoveUpToHotspot(t *testing.T) {
 	if again := kinds(e.Apply(&Tick{T: now.Add(40 * time.Second)}), MoveUpSent); len(again) != 0 {
 		t.Errorf("moved again: %+v", again)
 	}
-	// It reaches its post: the move is done.
-	cs := e.Apply(&Fix{Unit: mv.Unit, T: now.Add(50 * time.Second), Lat: mv.Lat, Lng: mv.Lng})
+	// Near its post, not yet there (120 m off, maybe in the post's cell already): the
+	// move holds. Then it reaches the post, however few cells it crossed: the move is done.
+	e.Apply(&Fix{Unit: mv.Unit, T: now.Add(45 * time.Second), Lat: mv.Lat, Lng: mv.Lng + 120/101170.0})
+	if !slices.ContainsFunc(e.MoveUps(), func(v MoveUpView) bool { return v.Unit == mv.Unit }) {
+		t.Fatalf("120 m from its post, the move ended: %+v", e.MoveUps())
+	}
+	cs := e.Apply(&Fix{Unit: mv.Unit, T: now.Add(50 * time.Second), Lat: mv.Lat + 20/111195.0, Lng: mv.Lng})
 	if len(kinds(cs, MoveUpsChanged)) != 1 || len(e.MoveUps()) != len(sent)-1 {
 		t.Errorf("at its post, the move-ups are %+v", e.MoveUps())
 	}

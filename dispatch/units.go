@@ -16,8 +16,9 @@ type unit struct {
 	fixT     time.Time
 	heading  float64
 	speed    float64
-	secret   string // hex SHA-256 of the device secret; "": none
-	terminal string // JT/T 808 terminal phone number, no leading zeros; "": none
+	secret   string    // hex SHA-256 of the device secret; "": none
+	terminal string    // JT/T 808 terminal phone number, no leading zeros; "": none
+	moveTo   geo.Point // the post a sent move-up has it on its way to (zero: none)
 
 	// The current assignment: incident index (-1: none), tier index, where to go.
 	inc    int32
@@ -168,6 +169,9 @@ func (e *Engine) applyFix(f *Fix) {
 	}
 	if first && u.free() {
 		e.replan = true
+	}
+	if u.moveTo != (geo.Point{}) && geo.FastDistance(u.pos.Point, u.moveTo) <= e.cfg.arrivalRadius(u.mode) {
+		e.moveUpUnitChanged(i, u.free()) // at its post
 	}
 }
 
