@@ -396,15 +396,15 @@ func (e *Engine) decideMoveUps() {
 		}
 		b.q[t] = min(0.95, max(0.05, q))
 	}
+	var modes uint8 // of the units that may move
+	for _, u := range e.units {
+		if u.free() {
+			modes |= 1 << u.mode
+		}
+	}
 	chosen := map[int32]bool{}
 	var moves []MoveUpView
 	for len(moves) < moveUpMax && total > 0 {
-		var modes uint8 // of the units that may move
-		for _, u := range e.units {
-			if u.free() {
-				modes |= 1 << u.mode
-			}
-		}
 		e.moveUpValues(nt, weight, modes)
 		best, bestUnit, bestPost := 0.0, int32(-1), int32(-1)
 		for n, u := range e.units {
@@ -521,23 +521,22 @@ func (e *Engine) moveUpConfirm(ev *MoveUpConfirmed) {
 }
 
 // moveUpUnitChanged lets go of a unit's move when it is no longer free (sent to an
-// incident, busy, off duty) or has reached its post, and asks for a decision soon when
-// it became free or busy.
+// incident, busy, off duty), and asks for a decision soon when it became free or busy.
+// (Its fixes end a move at the post: applyFix, by the unit's moveTo.)
 func (e *Engine) moveUpUnitChanged(ui int32, wasFree bool) {
-	u := e.units[ui]
-	if wasFree != u.free() {
+	free := e.units[ui].free()
+	if wasFree != free {
 		e.mu.dirty = true
 	}
-	if len(e.mu.list) == 0 {
-		return
+	if !free {
+		e.endMoveUp(ui)
 	}
-	n := slices.IndexFunc(e.mu.list, func(v MoveUpView) bool { return v.Unit == u.id })
-	if n < 0 {
-		return
-	}
-	v := e.mu.list[n]
-	post := geo.Point{Lat: v.Lat, Lng: v.Lng}
-	if !u.free() || v.Sent && geo.FastDistance(u.pos.Point, post) <= e.cfg.arrivalRadius(u.mode) {
+}
+
+// endMoveUp drops unit ui's move from those in force, if it has one.
+func (e *Engine) endMoveUp(ui int32) {
+	id := e.units[ui].id
+	if n := slices.IndexFunc(e.mu.list, func(v MoveUpView) bool { return v.Unit == id }); n >= 0 {
 		e.mu.list = slices.Delete(e.mu.list, n, n+1)
 		e.moveUpsChanged()
 	}

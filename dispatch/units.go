@@ -171,7 +171,7 @@ func (e *Engine) applyFix(f *Fix) {
 		e.replan = true
 	}
 	if u.moveTo != (geo.Point{}) && geo.FastDistance(u.pos.Point, u.moveTo) <= e.cfg.arrivalRadius(u.mode) {
-		e.moveUpUnitChanged(i, u.free()) // at its post
+		e.endMoveUp(i) // at its post
 	}
 }
 
