@@ -66,5 +66,27 @@ type Change struct {
 	Duplicate bool       `json:"duplicate,omitempty"`
 	Repeat    bool       `json:"repeat,omitempty"`
 	Reason    string     `json:"reason,omitempty"`
+	Code      Rejection  `json:"code,omitempty"` // of a Rejected change
 	Cells     []geo.Cell `json:"cells,omitempty"`
+}
+
+// Rejection is the class of a Rejected change, which the API answers with its error
+// code: the reason is for people, the class for programs.
+type Rejection uint8
+
+// The classes of rejection, zero first: an event the engine cannot take as it is.
+const (
+	Invalid  Rejection = iota // the event itself is wrong (a field, a value)
+	NotFound                  // it names an incident, unit, camera or token the engine does not hold
+	Conflict                  // it is well formed, but the state it meets does not allow it
+)
+
+var rejectionNames = names[Rejection]{"rejection", []string{"invalid", "not_found", "conflict"}}
+
+func (r Rejection) String() string               { return rejectionNames.str(r) }
+func (r Rejection) MarshalText() ([]byte, error) { return rejectionNames.text(r) }
+func (r *Rejection) UnmarshalText(b []byte) error {
+	v, err := rejectionNames.parse(string(b))
+	*r = v
+	return err
 }

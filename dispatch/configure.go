@@ -150,7 +150,7 @@ func (e *Engine) Configured() bool { return e.configured }
 // nothing. The travel model is the process's, not the log's: it stays.
 func (e *Engine) configure(ev *Configure) {
 	if err := ev.Config.Validate(); err != nil {
-		e.reject("configure: " + err.Error())
+		e.reject(Invalid, "configure: "+err.Error())
 		return
 	}
 	cfg := ev.Config

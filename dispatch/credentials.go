@@ -81,14 +81,14 @@ type tokenState struct {
 func (e *Engine) issueToken(ev *TokenIssued) {
 	switch {
 	case ev.ID == "" || len(ev.Hash) != 64 || ev.Role == "":
-		e.reject("token: id, hash and role are required")
+		e.reject(Invalid, "token: id, hash and role are required")
 		return
 	case e.tokens[ev.ID] != nil:
-		e.reject("token " + ev.ID + " exists")
+		e.reject(Invalid, "token "+ev.ID+" exists")
 		return
 	}
 	if _, ok := e.tokenHash[ev.Hash]; ok {
-		e.reject("token " + ev.ID + ": the same secret is already issued")
+		e.reject(Invalid, "token "+ev.ID+": the same secret is already issued")
 		return
 	}
 	e.tokens[ev.ID] = &TokenView{ID: ev.ID, Role: ev.Role, Unit: ev.Unit, Issued: Millis{ev.T},
@@ -101,7 +101,7 @@ func (e *Engine) revokeToken(ev *TokenRevoked) {
 	t := e.tokens[ev.ID]
 	switch {
 	case t == nil && !ev.File:
-		e.reject("unknown token " + ev.ID)
+		e.reject(NotFound, "unknown token "+ev.ID)
 		return
 	case t == nil:
 		t = &TokenView{ID: ev.ID, File: true}

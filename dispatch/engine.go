@@ -274,7 +274,7 @@ func (e *Engine) Apply(ev Event) []Change {
 		e.moveUpConfirm(ev)
 	case *Accessed:
 	default:
-		e.reject(fmt.Sprintf("unknown event %T", ev))
+		e.reject(Invalid, fmt.Sprintf("unknown event %T", ev))
 	}
 	// Planning may pull units from less urgent incidents, which then lack units and are
 	// planned in turn; priorities only go down, so this ends. Nothing carries over to
@@ -297,8 +297,8 @@ func (e *Engine) emit(c Change) {
 	e.out = append(e.out, c)
 }
 
-func (e *Engine) reject(reason string) {
-	e.emit(Change{Kind: Rejected, Reason: reason})
+func (e *Engine) reject(code Rejection, reason string) {
+	e.emit(Change{Kind: Rejected, Code: code, Reason: reason})
 }
 
 // touch records that incident i changed, so one IncidentUpdated goes out for it at the

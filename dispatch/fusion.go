@@ -53,7 +53,7 @@ func (e *Engine) receiveAlert(ev *AlertReceived) {
 	}
 	p, err := placeOf(ev.Lat, ev.Lng, ev.Cell)
 	if err != nil || ev.ID == "" || ev.Category > OtherCategory {
-		e.reject(fmt.Sprintf("alert %s: invalid id, position or category (%v)", ev.ID, err))
+		e.reject(Invalid, fmt.Sprintf("alert %s: invalid id, position or category (%v)", ev.ID, err))
 		return
 	}
 	prio := min(max(ev.Priority, 1), 4)
@@ -166,7 +166,7 @@ func (e *Engine) Camera(id string) (CameraView, bool) {
 func (e *Engine) upsertCamera(ev *CameraUpserted) {
 	p, err := placeOf(ev.Lat, ev.Lng, ev.Cell)
 	if err != nil {
-		e.reject("camera " + ev.ID + ": " + err.Error())
+		e.reject(Invalid, "camera "+ev.ID+": "+err.Error())
 		return
 	}
 	n, ok := e.camIDs[ev.ID]
@@ -199,7 +199,7 @@ func (e *Engine) receiveCameraEvent(ev *CameraEventReceived) {
 	}
 	n, ok := e.camIDs[ev.Camera]
 	if !ok {
-		e.reject("camera event " + ev.ID + ": unknown camera " + ev.Camera)
+		e.reject(NotFound, "camera event "+ev.ID+": unknown camera "+ev.Camera)
 		return
 	}
 	cam := e.cameras[n]

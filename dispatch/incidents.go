@@ -421,16 +421,16 @@ func (e *Engine) firstTierFor(i, ui int32) int {
 func (e *Engine) lookupCommand(incident, unitID string) (int32, int32, bool) {
 	i, ok := e.incIDs[incident]
 	if !ok {
-		e.reject("unknown incident " + incident)
+		e.reject(NotFound, "unknown incident "+incident)
 		return 0, 0, false
 	}
 	if e.incs[i].closed {
-		e.reject("incident " + incident + " is closed")
+		e.reject(Conflict, "incident "+incident+" is closed")
 		return 0, 0, false
 	}
 	ui, ok := e.unitIDs[unitID]
 	if !ok {
-		e.reject("unknown unit " + unitID)
+		e.reject(NotFound, "unknown unit "+unitID)
 		return 0, 0, false
 	}
 	return i, ui, true
@@ -447,11 +447,11 @@ func (e *Engine) assignCommand(ev *Assign) {
 		t = e.firstTierFor(i, ui)
 	}
 	if t < 0 || t >= len(inc.tiers) {
-		e.reject(fmt.Sprintf("incident %s has no tier %d", inc.id, ev.Tier))
+		e.reject(Invalid, fmt.Sprintf("incident %s has no tier %d", inc.id, ev.Tier))
 		return
 	}
 	if !e.units[ui].placed() {
-		e.reject("unit " + ev.Unit + " has no position yet")
+		e.reject(Conflict, "unit "+ev.Unit+" has no position yet")
 		return
 	}
 	inc.excluded = slices.DeleteFunc(inc.excluded, func(x int32) bool { return x == ui })
@@ -464,7 +464,7 @@ func (e *Engine) releaseCommand(ev *Release) {
 		return
 	}
 	if e.units[ui].inc != i {
-		e.reject("unit " + ev.Unit + " is not on " + ev.Incident)
+		e.reject(Conflict, "unit "+ev.Unit+" is not on "+ev.Incident)
 		return
 	}
 	inc := e.incs[i]
@@ -477,7 +477,7 @@ func (e *Engine) releaseCommand(ev *Release) {
 func (e *Engine) closeCommand(ev *Close) {
 	i, ok := e.incIDs[ev.Incident]
 	if !ok {
-		e.reject("unknown incident " + ev.Incident)
+		e.reject(NotFound, "unknown incident "+ev.Incident)
 		return
 	}
 	inc := e.incs[i]

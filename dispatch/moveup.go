@@ -517,7 +517,7 @@ func (e *Engine) moveUpConfirm(ev *MoveUpConfirmed) {
 			return
 		}
 	}
-	e.reject("no move-up is recommended for unit " + ev.Unit)
+	e.reject(Conflict, "no move-up is recommended for unit "+ev.Unit)
 }
 
 // moveUpUnitChanged lets go of a unit's move when it is no longer free (sent to an

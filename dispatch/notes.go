@@ -32,12 +32,12 @@ func NoteText(text string) (string, bool) {
 func (e *Engine) noteCommand(ev *Note) {
 	i, ok := e.incIDs[ev.Incident]
 	if !ok {
-		e.reject("unknown incident " + ev.Incident)
+		e.reject(NotFound, "unknown incident "+ev.Incident)
 		return
 	}
 	text, ok := NoteText(ev.Text)
 	if !ok {
-		e.reject("note: text must be 1 to 2000 characters")
+		e.reject(Invalid, "note: text must be 1 to 2000 characters")
 		return
 	}
 	inc := e.incs[i]

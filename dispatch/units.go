@@ -97,14 +97,14 @@ func (e *Engine) unitChanged(u *unit) {
 
 func (e *Engine) upsertUnit(ev *UnitUpserted) {
 	if ev.ID == "" || ev.Force > Guard || ev.Mode > geo.Car || !ev.Status.valid() {
-		e.reject("unit " + ev.ID + ": invalid id, force, mode or status")
+		e.reject(Invalid, "unit "+ev.ID+": invalid id, force, mode or status")
 		return
 	}
 	i, ok := e.unitIDs[ev.ID]
 	if ev.Status == Accepted && (!ok || e.units[i].status != Accepted) {
 		// Accepting is a report on an assignment: a roster entry cannot make one up.
 		if why := e.cannotAccept(i, ok, ""); why != "" {
-			e.reject(why)
+			e.reject(Conflict, why)
 			return
 		}
 	}
@@ -136,19 +136,19 @@ func (e *Engine) upsertUnit(ev *UnitUpserted) {
 func (e *Engine) applyFix(f *Fix) {
 	i, ok := e.unitIDs[f.Unit]
 	if !ok {
-		e.reject("unknown unit " + f.Unit)
+		e.reject(NotFound, "unknown unit "+f.Unit)
 		return
 	}
 	u := e.units[i]
 	if !(geo.Point{Lat: f.Lat, Lng: f.Lng}).Valid() {
-		e.reject("fix of " + f.Unit + ": position out of range")
+		e.reject(Invalid, "fix of "+f.Unit+": position out of range")
 		return
 	}
 	cell := f.Cell
 	if cell == 0 {
 		c, err := geo.CellOf(geo.Point{Lat: f.Lat, Lng: f.Lng}, geo.DefaultRes)
 		if err != nil {
-			e.reject(err.Error())
+			e.reject(Invalid, err.Error())
 			return
 		}
 		cell = c
@@ -235,7 +235,7 @@ func (e *Engine) setStatus(i int32, s Status, incident string, by string) {
 			// A unit that comes upon an incident attaches itself to it.
 			j, ok := e.incIDs[incident]
 			if !ok || e.incs[j].closed {
-				e.reject("unknown or closed incident " + incident)
+				e.reject(NotFound, "unknown or closed incident "+incident)
 				return
 			}
 			e.assign(j, i, e.firstTierFor(j, i), geo.Place{}, 0, by)
@@ -261,18 +261,18 @@ func (e *Engine) setStatus(i int32, s Status, incident string, by string) {
 
 func (e *Engine) statusCommand(ev *SetStatus) {
 	if !ev.Status.valid() {
-		e.reject("invalid status")
+		e.reject(Invalid, "invalid status")
 		return
 	}
 	i, ok := e.unitIDs[ev.Unit]
 	if !ok {
-		e.reject("unknown unit " + ev.Unit)
+		e.reject(NotFound, "unknown unit "+ev.Unit)
 		return
 	}
 	u := e.units[i]
 	if ev.Status == Accepted {
 		if why := e.cannotAccept(i, true, ev.Incident); why != "" {
-			e.reject(why)
+			e.reject(Conflict, why)
 			return
 		}
 	} else if u.inc >= 0 {

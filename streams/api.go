@@ -214,23 +214,21 @@ func (s *Server) commit(ctx context.Context, msgID string, ev dispatch.Event) (a
 	}
 	for _, c := range ans {
 		if c.Kind == dispatch.Rejected {
-			return ans, false, rejection(c.Reason)
+			return ans, false, rejection(c)
 		}
 	}
 	return ans, !dup, nil
 }
 
-// rejection maps an engine rejection to the contract's error codes.
-func rejection(reason string) *Error {
-	switch {
-	case strings.HasPrefix(reason, "unknown incident"), strings.HasPrefix(reason, "unknown unit"), strings.HasPrefix(reason, "unknown token"),
-		strings.HasPrefix(reason, "unknown or closed incident"), strings.Contains(reason, "unknown camera"):
-		return Errorf("not_found", "", "%s", reason)
-	case strings.Contains(reason, "is closed"), strings.Contains(reason, "is not on"), strings.Contains(reason, "no position"),
-		strings.Contains(reason, "no assignment"), strings.HasPrefix(reason, "no move-up"):
-		return Errorf("conflict", "", "%s", reason)
+// rejection answers an engine rejection with the contract's error code for its class.
+func rejection(c dispatch.Change) *Error {
+	switch c.Code {
+	case dispatch.NotFound:
+		return Errorf("not_found", "", "%s", c.Reason)
+	case dispatch.Conflict:
+		return Errorf("conflict", "", "%s", c.Reason)
 	}
-	return Invalid("", "%s", reason)
+	return Invalid("", "%s", c.Reason)
 }
 
 // apiRoute is one endpoint of the API: its pattern, its name in the metrics, the

@@ -33,7 +33,8 @@ type LogConfig struct {
 	// Sync is how often the embedded server fsyncs the stream; 0 means on every write
 	// ("always"). See docs/durability.md for what each setting keeps across crashes.
 	Sync time.Duration
-	// Replicas of the stream on an external cluster (1 when embedded).
+	// Replicas of the stream; 0: 1 embedded, 3 on an external server (1 if that server
+	// is not clustered). An existing stream keeps more replicas than asked for.
 	Replicas int
 }
 
@@ -41,11 +42,12 @@ type LogConfig struct {
 // messages each hold one or more engine events as NDJSON. A message's stream sequence
 // is its position in the log.
 type Log struct {
-	srv     *server.Server
-	nc      *nats.Conn
-	js      jetstream.JetStream
-	stream  string
-	subject string
+	srv      *server.Server
+	nc       *nats.Conn
+	js       jetstream.JetStream
+	stream   string
+	subject  string
+	replicas int
 
 	fixq    chan *fixCommit // fixes waiting for the group commit
 	started bool            // the group commit runs
@@ -96,20 +98,58 @@ func OpenLog(ctx context.Context, cfg LogConfig) (*Log, error) {
 		l.Close()
 		return nil, fmt.Errorf("jetstream: %w", err)
 	}
-	replicas := max(cfg.Replicas, 1)
-	_, err = l.js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
-		Name: l.stream, Subjects: []string{l.subject}, Storage: jetstream.FileStorage,
-		Retention: jetstream.LimitsPolicy, Replicas: replicas, Discard: jetstream.DiscardOld,
-		MaxAge: 7 * 24 * time.Hour, Duplicates: 2 * time.Minute,
-	})
-	if err != nil {
+	if l.replicas, err = l.ensureStream(ctx, cfg); err != nil {
 		l.Close()
-		return nil, fmt.Errorf("create stream %s: %w", l.stream, err)
+		return nil, err
 	}
 	l.started = true
 	go l.commitFixes()
 	return l, nil
 }
+
+// streamReplicasNotSupported is JetStream's error code for a stream of several
+// replicas asked of a server that is not clustered.
+const streamReplicasNotSupported = 10074
+
+// ensureStream creates the region's stream, or updates the one there to this
+// configuration, and returns its replicas. An update never lowers them: a stream made
+// with three replicas on a cluster keeps three whatever a process opening it asks for.
+func (l *Log) ensureStream(ctx context.Context, cfg LogConfig) (int, error) {
+	want := cfg.Replicas
+	if want <= 0 {
+		want = 1
+		if cfg.URL != "" {
+			want = 3
+		}
+	}
+	sc := jetstream.StreamConfig{
+		Name: l.stream, Subjects: []string{l.subject}, Storage: jetstream.FileStorage,
+		Retention: jetstream.LimitsPolicy, Replicas: want, Discard: jetstream.DiscardOld,
+		MaxAge: 7 * 24 * time.Hour, Duplicates: 2 * time.Minute,
+	}
+	s, err := l.js.Stream(ctx, l.stream)
+	switch {
+	case errors.Is(err, jetstream.ErrStreamNotFound):
+		_, err = l.js.CreateStream(ctx, sc)
+		var apiErr *jetstream.APIError
+		if errors.As(err, &apiErr) && apiErr.ErrorCode == streamReplicasNotSupported && cfg.Replicas <= 0 {
+			sc.Replicas = 1 // a single external server: what it can keep (Replicas says so)
+			_, err = l.js.CreateStream(ctx, sc)
+		}
+	case err != nil:
+		return 0, fmt.Errorf("stream %s: %w", l.stream, err)
+	default:
+		sc.Replicas = max(sc.Replicas, s.CachedInfo().Config.Replicas)
+		_, err = l.js.UpdateStream(ctx, sc)
+	}
+	if err != nil {
+		return 0, fmt.Errorf("create stream %s with %d replicas: %w", l.stream, sc.Replicas, err)
+	}
+	return sc.Replicas, nil
+}
+
+// Replicas is how many servers keep the log's stream.
+func (l *Log) Replicas() int { return l.replicas }
 
 // Close disconnects and stops the embedded server, if any. Fixes still waiting for
 // the group commit get ErrLogClosed.

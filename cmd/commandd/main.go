@@ -92,6 +92,10 @@ func run(ctx context.Context, cfg Config, logger zerolog.Logger) error {
 		return err
 	}
 	defer log.Close()
+	if cfg.NATS != "" && log.Replicas() < 3 {
+		logger.Warn().Int("replicas", log.Replicas()).Str("stream", log.Name()).
+			Msg("the NATS server is not a cluster: the log is kept on one machine, and losing it loses the log")
+	}
 
 	// The district: from its file (--district), or the sample district written as one
 	// and read back through the same code (--demo); none: the built-in plan, no zones.
