@@ -902,8 +902,9 @@ func (m *meter) observe(h head, at time.Time) bool {
 }
 
 // TestHubSlowClient: a wall client that stops reading, among 50 that read, while the
-// hub publishes 200 unit changes and an incident 50 times a second. The others keep
-// their frame rate and latency and are never resynced; the stalled client's queue
+// hub publishes 200 unit changes and an incident 50 times a second, over real sockets.
+// The others are never resynced (their frame rates and latency, with and without the
+// stalled client, are logged as figures); the stalled client's queue
 // stays bounded, frames are dropped for it, and when it reads again it gets a fresh
 // snapshot and then live frames; memory stays bounded; nothing is left behind when the
 // clients go.
@@ -1141,15 +1142,10 @@ func TestHubSlowClient(t *testing.T) {
 	t.Logf("stalled client: stalled for %v, read %d frames, resync snapshot at frame %d; heap in use %d MiB at start of B, max %d MiB",
 		stalledFor.Round(time.Millisecond), len(frames), resyncAt, baseHeap>>20, maxHeap.Load()>>20)
 
-	// The machines are shared and noisy: rates and lags are compared with and without
-	// the stalled client, with wide margins, never against absolute figures. What must
-	// hold exactly is below: nobody else resynced, queues bounded, the stalled one resynced.
-	if minB < 0.5*minA {
-		t.Errorf("with a stalled client the slowest reader got %.1f units frames/s, %.1f without", minB, minA)
-	}
-	if lim := max(4*lagA, 2*time.Second); lagB > lim {
-		t.Errorf("with a stalled client a frame took %v to arrive (%v without); want ≤ %v", lagB, lagA, lim)
-	}
+	// Rates and lags are figures for the log, never a pass or fail (the machines are
+	// shared and noisy; TestHubStalledClient counts the same behaviour frame by frame).
+	// What must hold exactly is below: nobody else resynced, queues bounded, the
+	// stalled one resynced.
 	for i, m := range meters {
 		if n := m.snapshots.Load(); n != 1 {
 			t.Errorf("reader %d got %d snapshots: resynced though it kept up", i, n)
@@ -1445,4 +1441,61 @@ func TestWSNearby(t *testing.T) {
 	if got := fmt.Sprint(ids(again.expect("snapshot", nil)["incidents"])); got != "["+mid+"]" {
 		t.Errorf("unit snapshot incidents %s, want [%s]", got, mid)
 	}
+}
+
+// TestHubStalledClient drives the hub with a wall that never reads (no writer takes
+// its queue) beside one that reads everything, and counts, frame by frame, what is
+// queued and what is dropped: the stalled queue stops at its bound while Publish goes
+// on, every frame past the bound is dropped and counted, the reader misses nothing,
+// and once the stalled wall's writer runs again it gets one fresh snapshot in place of
+// what it lost, then live frames.
+func TestHubStalledClient(t *testing.T) {
+	h := NewHub(zerolog.Nop())
+	t0 := time.Date(2026, 12, 2, 8, 0, 0, 0, time.UTC)
+	inc := dispatch.IncidentView{ID: "INC-000001", Status: "open", Priority: 2, Category: dispatch.Criminal, Lat: 24.5, Lng: 118.12}
+	h.Publish(Batch{Seq: 1, T: t0, Incidents: []dispatch.IncidentView{inc}})
+	sub := Subscription{Type: "subscribe", View: "wall", BBox: [4]float64{118.0, 24.4, 118.3, 24.6}}
+	stalled, snap := h.join(sub)
+	reader, snap2 := h.join(sub)
+	if snap == nil || snap2 == nil {
+		t.Fatal("a new wall starts from a snapshot")
+	}
+	const frames = 3 * queueLen
+	read := 0
+	for n := range frames {
+		inc.Timeline = []dispatch.TimelineEntry{{T: dispatch.Millis{Time: t0}, What: fmt.Sprintf("update %d", n), By: "engine"}}
+		h.Publish(Batch{Seq: uint64(n + 2), T: t0.Add(time.Duration(n) * time.Second), Incidents: []dispatch.IncidentView{inc}})
+		for len(reader.send) > 0 {
+			if <-reader.send != nil {
+				read++
+			}
+		}
+		wantQueued := min(n+1, queueLen)
+		if got := len(stalled.send); got != wantQueued {
+			t.Fatalf("after frame %d: %d queued for the stalled wall, want %d", n+1, got, wantQueued)
+		}
+		if got, want := h.Dropped(), uint64(max(0, n+1-queueLen)); got != want {
+			t.Fatalf("after frame %d: %d dropped, want %d", n+1, got, want)
+		}
+	}
+	if read != frames {
+		t.Errorf("the reading wall got %d frames of %d", read, frames)
+	}
+	if !stalled.resync.Load() || reader.resync.Load() {
+		t.Errorf("resync pending: stalled %v (want true), reader %v (want false)", stalled.resync.Load(), reader.resync.Load())
+	}
+	// Its writer runs again: the queued frames are older than the snapshot it gets.
+	fresh := h.resyncFrame(stalled)
+	if fresh == nil || len(stalled.send) != 0 || stalled.resync.Load() {
+		t.Fatalf("resync: snapshot %v, %d still queued, resync pending %v", fresh != nil, len(stalled.send), stalled.resync.Load())
+	}
+	if got, want := h.Dropped(), uint64(frames); got != want {
+		t.Errorf("after the resync %d frames dropped in all, want %d (those past the bound, then the queued ones)", got, want)
+	}
+	h.Publish(Batch{Seq: frames + 2, T: t0.Add(time.Hour), Incidents: []dispatch.IncidentView{inc}})
+	if len(stalled.send) != 1 || len(reader.send) != 1 {
+		t.Errorf("a live frame after the resync: %d queued for the stalled wall, %d for the reader, want 1 each", len(stalled.send), len(reader.send))
+	}
+	h.leave(stalled)
+	h.leave(reader)
 }
