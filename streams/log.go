@@ -123,7 +123,7 @@ func (l *Log) ensureStream(ctx context.Context, cfg LogConfig) (int, error) {
 		}
 	}
 	sc := jetstream.StreamConfig{
-		Name: l.stream, Subjects: []string{l.subject}, Storage: jetstream.FileStorage,
+		Name: l.stream, Subjects: []string{l.subject, l.leadSubject()}, Storage: jetstream.FileStorage,
 		Retention: jetstream.LimitsPolicy, Replicas: want, Discard: jetstream.DiscardOld,
 		MaxAge: 7 * 24 * time.Hour, Duplicates: 2 * time.Minute,
 	}

@@ -2,9 +2,11 @@ package streams
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -81,15 +83,7 @@ func TestLogReplicas(t *testing.T) {
 	}
 	l.Close()
 
-	ports := []int{freePort(t), freePort(t), freePort(t)}
-	var routes []string
-	for _, p := range ports {
-		routes = append(routes, fmt.Sprintf("nats-route://127.0.0.1:%d", p))
-	}
-	var nodes []*server.Server
-	for i, p := range ports {
-		nodes = append(nodes, startNATS(t, fmt.Sprintf("n%d", i+1), p, routes))
-	}
+	nodes := natsCluster(t)
 	l = openLogEventually(t, LogConfig{URL: nodes[0].ClientURL(), Region: "r3"})
 	if l.Replicas() != 3 {
 		t.Fatalf("cluster: %d replicas, want 3", l.Replicas())
@@ -142,5 +136,122 @@ func TestLogReplicas(t *testing.T) {
 	})
 	if len(got) != 2 || got[1] != seq {
 		t.Errorf("read back %v, want both ticks (the second at %d)", got, seq)
+	}
+}
+
+// natsCluster starts three real NATS servers routed into one JetStream cluster and
+// returns them.
+func natsCluster(t *testing.T) []*server.Server {
+	t.Helper()
+	ports := []int{freePort(t), freePort(t), freePort(t)}
+	var routes []string
+	for _, p := range ports {
+		routes = append(routes, fmt.Sprintf("nats-route://127.0.0.1:%d", p))
+	}
+	var nodes []*server.Server
+	for i, p := range ports {
+		nodes = append(nodes, startNATS(t, fmt.Sprintf("n%d", i+1), p, routes))
+	}
+	return nodes
+}
+
+// TestLeaseAndFencing: on a three-node cluster, two nodes contend for a region. One
+// takes the lease, the other cannot while it is renewed; when the leader stops
+// renewing (a process paused past the TTL) the other takes it, and the paused one
+// can neither renew nor append as leader once the new one has written: exactly one
+// leader's writes reach the log at any time.
+func TestLeaseAndFencing(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a three-node NATS cluster")
+	}
+	nodes := natsCluster(t)
+	a := openLogEventually(t, LogConfig{URL: nodes[0].ClientURL(), Region: "lead"})
+	defer a.Close()
+	b := openLogEventually(t, LogConfig{URL: nodes[1].ClientURL(), Region: "lead"})
+	defer b.Close()
+	ctx := context.Background()
+	const ttl = 2 * time.Second
+	la, err := a.Lease(ctx, "node-a", ttl)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lb, err := b.Lease(ctx, "node-b", ttl)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ok, err := la.Acquire(ctx); !ok || err != nil {
+		t.Fatalf("a acquires a free lease: %v %v", ok, err)
+	}
+	t0 := time.Date(2026, 12, 2, 8, 0, 0, 0, time.UTC)
+	lastA, err := a.LeadLast(ctx)
+	if err != nil || lastA != 0 {
+		t.Fatalf("lead subject of a new log: %d %v", lastA, err)
+	}
+	if lastA, err = a.AppendLead(ctx, lastA, &dispatch.Tick{T: t0}); err != nil {
+		t.Fatalf("leader's first append: %v", err)
+	}
+	// Held and renewed for longer than its TTL: b never gets it.
+	for i := range 6 {
+		if ok, err := lb.Acquire(ctx); ok || err != nil {
+			t.Fatalf("b acquired a held lease (round %d): %v %v", i, ok, err)
+		}
+		if err := la.Renew(ctx); err != nil {
+			t.Fatalf("a renews: %v", err)
+		}
+		time.Sleep(ttl / 4)
+	}
+	if h, _ := lb.Holder(ctx); h != "node-a" {
+		t.Errorf("holder %q, want node-a", h)
+	}
+	// a pauses: its lease runs out and b takes it.
+	deadline := time.Now().Add(ttl + 10*time.Second)
+	for {
+		ok, err := lb.Acquire(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ok {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("b never took the lease a stopped renewing")
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	lastB, err := b.LeadLast(ctx)
+	if err != nil || lastB != lastA {
+		t.Fatalf("b fences from %d (%v), want a's last %d", lastB, err, lastA)
+	}
+	if lastB, err = b.AppendLead(ctx, lastB, &dispatch.Tick{T: t0.Add(time.Minute)}); err != nil {
+		t.Fatalf("new leader's first append: %v", err)
+	}
+	// a resumes, not knowing: both its renewal and its append are refused.
+	if err := la.Renew(ctx); err == nil {
+		t.Error("the deposed leader renewed a lease another holds")
+	}
+	if _, err := a.AppendLead(ctx, lastA, &dispatch.Tick{T: t0.Add(2 * time.Minute)}); !errors.Is(err, ErrFenced) {
+		t.Errorf("the deposed leader's append: %v, want ErrFenced", err)
+	}
+	if _, err := b.AppendLead(ctx, lastB, &dispatch.Tick{T: t0.Add(3 * time.Minute)}); err != nil {
+		t.Errorf("the leader's next append: %v", err)
+	}
+	var ticks []time.Time
+	rctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	last, _ := b.Last(ctx)
+	_ = b.Read(rctx, 1, func(s uint64, _ time.Time, events []dispatch.Event) error {
+		for _, ev := range events {
+			if tk, ok := ev.(*dispatch.Tick); ok {
+				ticks = append(ticks, tk.T)
+			}
+		}
+		if s == last {
+			cancel()
+		}
+		return nil
+	})
+	want := []time.Time{t0, t0.Add(time.Minute), t0.Add(3 * time.Minute)}
+	if !slices.Equal(ticks, want) {
+		t.Errorf("the log's leader ticks %v, want %v (the deposed leader's never)", ticks, want)
 	}
 }

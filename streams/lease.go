@@ -1,0 +1,128 @@
+package streams
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	"commandd/dispatch"
+)
+
+// Leadership of a region. One process leads a region's engine: it holds the region's
+// key in a JetStream KV bucket whose keys expire after the lease's TTL, takes it with a
+// create (which fails while another holds it) and keeps it with compare-and-swap
+// updates on the revision it last wrote (which fail once it expired and another took
+// it). The lease alone cannot stop a leader that has not yet noticed it lost it (a
+// process paused past its TTL), so what only the leader writes goes to the region's
+// lead subject with the last sequence it knows there: the first write of a new leader
+// moves that sequence, and every later write of the old one is refused (fencing).
+
+// leaseBucket holds every region's lease.
+const leaseBucket = "commandd-leases"
+
+// ErrFenced: another leader has written to the region's lead subject since this one
+// last did; this process no longer leads.
+var ErrFenced = errors.New("fenced: another node leads this region")
+
+// Lease is one process's claim on leading one region.
+type Lease struct {
+	kv     jetstream.KeyValue
+	key    string
+	holder string
+	rev    uint64 // of the holder's last write; 0: not held
+}
+
+// Lease opens the claim of holder (a node name) on the log's region; keys of the
+// bucket expire ttl after their last write.
+func (l *Log) Lease(ctx context.Context, holder string, ttl time.Duration) (*Lease, error) {
+	kv, err := l.js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{Bucket: leaseBucket, TTL: ttl,
+		History: 1, Storage: jetstream.FileStorage, Replicas: l.replicas})
+	if err != nil {
+		return nil, fmt.Errorf("lease bucket: %w", err)
+	}
+	return &Lease{kv: kv, key: l.stream, holder: holder}, nil
+}
+
+// Acquire takes the lease if no one holds it, and reports whether this holder has it.
+func (ls *Lease) Acquire(ctx context.Context) (bool, error) {
+	rev, err := ls.kv.Create(ctx, ls.key, []byte(ls.holder))
+	if errors.Is(err, jetstream.ErrKeyExists) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("acquire lease %s: %w", ls.key, err)
+	}
+	ls.rev = rev
+	return true, nil
+}
+
+// Renew keeps the lease for another TTL; an error means it is lost (expired and taken,
+// or not reachable in time) and the holder must stop leading.
+func (ls *Lease) Renew(ctx context.Context) error {
+	if ls.rev == 0 {
+		return fmt.Errorf("renew lease %s: not held", ls.key)
+	}
+	rev, err := ls.kv.Update(ctx, ls.key, []byte(ls.holder), ls.rev)
+	if err != nil {
+		ls.rev = 0
+		return fmt.Errorf("renew lease %s: %w", ls.key, err)
+	}
+	ls.rev = rev
+	return nil
+}
+
+// Holder is who holds the lease now ("" when no one does).
+func (ls *Lease) Holder(ctx context.Context) (string, error) {
+	e, err := ls.kv.Get(ctx, ls.key)
+	if errors.Is(err, jetstream.ErrKeyNotFound) {
+		return "", nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("lease %s: %w", ls.key, err)
+	}
+	return string(e.Value()), nil
+}
+
+// leadSubject is where only the region's leader writes (its ticks, the seed
+// configuration); the stream takes it with the region's other events, in one order.
+func (l *Log) leadSubject() string { return l.subject + ".lead" }
+
+// LeadLast is the position of the newest message on the lead subject (0: none), what a
+// new leader fences from.
+func (l *Log) LeadLast(ctx context.Context) (uint64, error) {
+	s, err := l.js.Stream(ctx, l.stream)
+	if err != nil {
+		return 0, fmt.Errorf("stream %s: %w", l.stream, err)
+	}
+	m, err := s.GetLastMsgForSubject(ctx, l.leadSubject())
+	if errors.Is(err, jetstream.ErrMsgNotFound) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("last lead message of %s: %w", l.stream, err)
+	}
+	return m.Sequence, nil
+}
+
+// AppendLead stores events as the leader's, only if the newest message on the lead
+// subject is still at last (the position of this leader's previous lead write, or
+// LeadLast when it began leading); it returns the new position, or ErrFenced.
+func (l *Log) AppendLead(ctx context.Context, last uint64, events ...dispatch.Event) (uint64, error) {
+	body, err := EncodeEvents(events)
+	if err != nil {
+		return 0, fmt.Errorf("append lead: %w", err)
+	}
+	ack, err := l.js.Publish(ctx, l.leadSubject(), body, jetstream.WithExpectLastSequencePerSubject(last))
+	var apiErr *jetstream.APIError
+	if errors.As(err, &apiErr) && (apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequence ||
+		apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequenceConstant) { // the latter from replicated streams
+		return 0, ErrFenced
+	}
+	if err != nil {
+		return 0, fmt.Errorf("append lead to %s: %w", l.stream, err)
+	}
+	return ack.Sequence, nil
+}
