@@ -128,19 +128,20 @@ func (l *Log) ensureStream(ctx context.Context, cfg LogConfig) (int, error) {
 		MaxAge: 7 * 24 * time.Hour, Duplicates: 2 * time.Minute,
 	}
 	s, err := l.js.Stream(ctx, l.stream)
+	write, floor := l.js.CreateStream, 1
 	switch {
 	case errors.Is(err, jetstream.ErrStreamNotFound):
-		_, err = l.js.CreateStream(ctx, sc)
-		var apiErr *jetstream.APIError
-		if errors.As(err, &apiErr) && apiErr.ErrorCode == streamReplicasNotSupported && cfg.Replicas <= 0 {
-			sc.Replicas = 1 // a single external server: what it can keep (Replicas says so)
-			_, err = l.js.CreateStream(ctx, sc)
-		}
 	case err != nil:
 		return 0, fmt.Errorf("stream %s: %w", l.stream, err)
 	default:
-		sc.Replicas = max(sc.Replicas, s.CachedInfo().Config.Replicas)
-		_, err = l.js.UpdateStream(ctx, sc)
+		write, floor = l.js.UpdateStream, s.CachedInfo().Config.Replicas
+		sc.Replicas = max(sc.Replicas, floor)
+	}
+	_, err = write(ctx, sc)
+	var apiErr *jetstream.APIError
+	if errors.As(err, &apiErr) && apiErr.ErrorCode == streamReplicasNotSupported && cfg.Replicas <= 0 {
+		sc.Replicas = floor // a single external server: what it can keep (Replicas says so)
+		_, err = write(ctx, sc)
 	}
 	if err != nil {
 		return 0, fmt.Errorf("create stream %s with %d replicas: %w", l.stream, sc.Replicas, err)

@@ -82,6 +82,11 @@ func TestLogReplicas(t *testing.T) {
 		t.Errorf("single server: %d replicas, want 1", l.Replicas())
 	}
 	l.Close()
+	l = openLogEventually(t, LogConfig{URL: alone.ClientURL(), Region: "single"}) // and again, on the stream it has
+	if l.Replicas() != 1 {
+		t.Errorf("single server, reopened: %d replicas, want 1", l.Replicas())
+	}
+	l.Close()
 
 	nodes := natsCluster(t)
 	l = openLogEventually(t, LogConfig{URL: nodes[0].ClientURL(), Region: "r3"})
