@@ -277,6 +277,7 @@ func (s *Server) routes() []apiRoute {
 		{"GET /api/v1/audit", "get_audit", []Role{Supervisor}, s.getAudit},
 		{"GET /api/v1/moveups", "get_moveups", staff, s.getMoveUps},
 		{"POST /api/v1/moveups/{unit}/confirm", "confirm_moveup", []Role{Operator}, s.confirmMoveUp},
+		{"GET /api/v1/cluster", "get_cluster", staff, s.getCluster},
 	}
 }
 

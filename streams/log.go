@@ -4,12 +4,18 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/rand"
 	"encoding/binary"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"math"
+	"net"
+	"net/url"
 	"path/filepath"
 	"slices"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -33,10 +39,26 @@ type LogConfig struct {
 	// Sync is how often the embedded server fsyncs the stream; 0 means on every write
 	// ("always"). See docs/durability.md for what each setting keeps across crashes.
 	Sync time.Duration
-	// Replicas of the stream; 0: 1 embedded, 3 on an external server (1 if that server
-	// is not clustered). An existing stream keeps more replicas than asked for.
+	// Replicas of the stream; 0: 1 on a lone embedded server, 3 on a cluster or an
+	// external server (1 if that server is not clustered). An existing stream keeps more
+	// replicas than asked for.
 	Replicas int
+	// Node names this process in a cluster: its embedded server's name and the holder
+	// of the leases it takes. Empty: "commandd".
+	Node string
+	// ClusterListen (HOST:PORT) is where the embedded server takes routes from its
+	// peers, and ClusterPeers the peers' own; with them, the embedded servers of several
+	// processes form one JetStream cluster.
+	ClusterListen string
+	ClusterPeers  []string
+	// ClusterSecret, when set, is the password every node's routes carry: a server
+	// without it cannot join the cluster.
+	ClusterSecret string
 }
+
+// clustered: the log's servers are several, so the stream is replicated and a
+// cluster still forming may refuse it for a while.
+func (c LogConfig) clustered() bool { return c.URL != "" || c.ClusterListen != "" }
 
 // Log is the ordered, durable event log of one region: a JetStream stream whose
 // messages each hold one or more engine events as NDJSON. A message's stream sequence
@@ -48,6 +70,7 @@ type Log struct {
 	stream   string
 	subject  string
 	replicas int
+	node     string
 
 	fixq    chan *fixCommit // fixes waiting for the group commit
 	started bool            // the group commit runs
@@ -67,7 +90,10 @@ func OpenLog(ctx context.Context, cfg LogConfig) (*Log, error) {
 	if cfg.Region == "" {
 		cfg.Region = "default"
 	}
-	l := &Log{stream: "events-" + cfg.Region, subject: "events." + cfg.Region,
+	if cfg.Node == "" {
+		cfg.Node = "commandd"
+	}
+	l := &Log{stream: "events-" + cfg.Region, subject: "events." + cfg.Region, node: cfg.Node,
 		fixq: make(chan *fixCommit, 4096), stop: make(chan struct{}), stopped: make(chan struct{})}
 	var err error
 	if cfg.URL == "" {
@@ -78,6 +104,11 @@ func OpenLog(ctx context.Context, cfg LogConfig) (*Log, error) {
 			// be several megabytes; NATS's default is 1 MB.
 			MaxPayload: MaxMessage,
 		}
+		if cfg.ClusterListen != "" {
+			if err := clusterOptions(opts, cfg); err != nil {
+				return nil, err
+			}
+		}
 		if l.srv, err = server.NewServer(opts); err != nil {
 			return nil, fmt.Errorf("embedded nats: %w", err)
 		}
@@ -86,7 +117,7 @@ func OpenLog(ctx context.Context, cfg LogConfig) (*Log, error) {
 			l.srv.Shutdown()
 			return nil, errors.New("embedded nats: not ready after 10 s")
 		}
-		l.nc, err = nats.Connect("", nats.InProcessServer(l.srv), nats.Name("commandd"))
+		l.nc, err = nats.Connect("", nats.InProcessServer(l.srv), nats.Name("commandd"), nats.Token(opts.Authorization))
 	} else {
 		l.nc, err = nats.Connect(cfg.URL, nats.Name("commandd"), nats.MaxReconnects(-1))
 	}
@@ -98,13 +129,75 @@ func OpenLog(ctx context.Context, cfg LogConfig) (*Log, error) {
 		l.Close()
 		return nil, fmt.Errorf("jetstream: %w", err)
 	}
-	if l.replicas, err = l.ensureStream(ctx, cfg); err != nil {
+	if l.replicas, err = l.ensureStreamEventually(ctx, cfg); err != nil {
 		l.Close()
 		return nil, err
 	}
 	l.started = true
 	go l.commitFixes()
 	return l, nil
+}
+
+// clusterOptions makes the embedded server one node of the JetStream cluster its
+// peers are in.
+func clusterOptions(opts *server.Options, cfg LogConfig) error {
+	host, port, err := net.SplitHostPort(cfg.ClusterListen)
+	if err != nil {
+		return fmt.Errorf("cluster listen %q: %w", cfg.ClusterListen, err)
+	}
+	p, err := strconv.Atoi(port)
+	if err != nil || p <= 0 || p > 65535 {
+		return fmt.Errorf("cluster listen %q: want HOST:PORT", cfg.ClusterListen)
+	}
+	routes := make([]string, 0, len(cfg.ClusterPeers))
+	for _, peer := range cfg.ClusterPeers {
+		if _, _, err := net.SplitHostPort(peer); err != nil {
+			return fmt.Errorf("cluster peer %q: %w", peer, err)
+		}
+		routes = append(routes, "nats://"+peer)
+	}
+	opts.ServerName = cfg.Node
+	opts.Cluster = server.ClusterOpts{Name: "commandd", Host: host, Port: p}
+	if cfg.ClusterSecret != "" {
+		opts.Cluster.Username, opts.Cluster.Password = "commandd", cfg.ClusterSecret
+		for i, r := range routes {
+			routes[i] = "nats://commandd:" + url.QueryEscape(cfg.ClusterSecret) + "@" + strings.TrimPrefix(r, "nats://")
+		}
+	}
+	opts.Routes = server.RoutesFromStr(strings.Join(routes, ","))
+	// The server starts its routes only once it listens for clients, so a clustered
+	// one does, on a random loopback port, behind a token only this process knows
+	// (the process itself connects in-process).
+	secret := make([]byte, 24)
+	if _, err := rand.Read(secret); err != nil {
+		return fmt.Errorf("cluster: %w", err)
+	}
+	opts.DontListen, opts.Host, opts.Port = false, "127.0.0.1", server.RANDOM_PORT
+	opts.Authorization = hex.EncodeToString(secret)
+	return nil
+}
+
+// clusterForming bounds how long a node waits for its cluster to take the stream:
+// the peers of a new cluster start one by one, and JetStream has no leader until a
+// majority of them is up.
+const clusterForming = 2 * time.Minute
+
+// ensureStreamEventually is ensureStream, retried while a cluster forms.
+func (l *Log) ensureStreamEventually(ctx context.Context, cfg LogConfig) (int, error) {
+	deadline := time.Now().Add(clusterForming)
+	for {
+		try, cancel := context.WithTimeout(ctx, 5*time.Second)
+		n, err := l.ensureStream(try, cfg)
+		cancel()
+		if err == nil || !cfg.clustered() || ctx.Err() != nil || time.Now().After(deadline) {
+			return n, err
+		}
+		select {
+		case <-ctx.Done():
+			return 0, ctx.Err()
+		case <-time.After(500 * time.Millisecond):
+		}
+	}
 }
 
 // streamReplicasNotSupported is JetStream's error code for a stream of several
@@ -118,7 +211,7 @@ func (l *Log) ensureStream(ctx context.Context, cfg LogConfig) (int, error) {
 	want := cfg.Replicas
 	if want <= 0 {
 		want = 1
-		if cfg.URL != "" {
+		if cfg.clustered() {
 			want = 3
 		}
 	}
@@ -556,7 +649,10 @@ func (l *Log) Messages(ctx context.Context, from uint64, fn func(Message) error)
 	if err != nil {
 		return fmt.Errorf("read %s from %d: %w", l.stream, from, err)
 	}
-	it, err := cons.Messages()
+	// A reader whose consumer lived on a node that died notices it by the missing
+	// heartbeats (two) and goes on from a new one: a second's heartbeat keeps that
+	// pause near two seconds (the default would make it ten).
+	it, err := cons.Messages(jetstream.PullHeartbeat(time.Second), jetstream.PullExpiry(10*time.Second))
 	if err != nil {
 		return fmt.Errorf("read %s from %d: %w", l.stream, from, err)
 	}

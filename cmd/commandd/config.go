@@ -20,6 +20,10 @@ type Config struct {
 	Tokens          string        `flag:"tokens" help:"tokens file (<token> <role> [<unit-id>] per line); empty: generate one in --data"`
 	NATS            string        `flag:"nats" help:"URL of an external NATS JetStream server or cluster; empty: embedded"`
 	Region          string        `flag:"region" help:"region of this engine: the log is the stream events.<region>"`
+	Node            string        `flag:"node" help:"this process's name in a cluster (letters, digits, - and _; unique in it): its embedded NATS server's name and the holder of the regions it leads; empty: the host's name"`
+	ClusterListen   string        `flag:"cluster-listen" help:"HOST:PORT where the embedded NATS server takes routes from the cluster's other nodes; with --cluster-peers, three commandd processes form one JetStream cluster (the log's stream kept on all three)"`
+	ClusterPeers    string        `flag:"cluster-peers" help:"comma-separated HOST:PORT of the other nodes' --cluster-listen"`
+	ClusterSecret   string        `flag:"cluster-secret" help:"with --cluster-listen: a password shared by the cluster's nodes, without which no server joins it (routes are clear TCP: keep them on the nodes' private network); prefer the environment variable to the command line"`
 	LogSync         string        `flag:"log-sync" help:"how the embedded log syncs to disk: always, or an interval such as 1s (see docs/durability.md)"`
 	SnapshotEvery   time.Duration `flag:"snapshot-every" help:"how often the engine's state is written to --data"`
 	Tick            time.Duration `flag:"tick" help:"engine clock tick: deadlines, coverage and re-planning advance with it"`
@@ -112,6 +116,9 @@ func parseConfig(args []string) (Config, error) {
 	case c.Clock == "external" && (c.Demo || c.TimeScale != 1):
 		return c, fmt.Errorf("clock external is driven from outside: not with demo or time-scale")
 	}
+	if err := c.checkCluster(); err != nil {
+		return c, err
+	}
 	if err := c.checkGB28181(); err != nil {
 		return c, err
 	}
@@ -155,4 +162,47 @@ func (c Config) logSync() (time.Duration, error) {
 		return 0, fmt.Errorf("log-sync: want always or a positive interval, got %q", c.LogSync)
 	}
 	return d, nil
+}
+
+// checkCluster checks the cluster flags and names the node.
+func (c *Config) checkCluster() error {
+	if c.Node == "" {
+		host, err := os.Hostname()
+		if err != nil || host == "" {
+			host = "commandd"
+		}
+		c.Node = strings.Map(func(r rune) rune {
+			if nodeNameRune(r) {
+				return r
+			}
+			return '-'
+		}, host)
+	}
+	for _, r := range c.Node {
+		if !nodeNameRune(r) {
+			return fmt.Errorf("node: letters, digits, - and _ only, got %q", c.Node)
+		}
+	}
+	switch {
+	case (c.ClusterListen == "") != (c.ClusterPeers == ""):
+		return fmt.Errorf("cluster-listen and cluster-peers go together")
+	case c.ClusterListen != "" && c.NATS != "":
+		return fmt.Errorf("cluster-listen makes the embedded NATS server a node of a cluster: not with nats, which uses another")
+	}
+	return nil
+}
+
+func nodeNameRune(r rune) bool {
+	return r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_'
+}
+
+// clusterPeers is --cluster-peers as a list.
+func (c Config) clusterPeers() []string {
+	var out []string
+	for _, p := range strings.Split(c.ClusterPeers, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
 }

@@ -87,7 +87,12 @@ func run(ctx context.Context, cfg Config, logger zerolog.Logger) error {
 	if err != nil {
 		return err
 	}
-	log, err := streams.OpenLog(ctx, streams.LogConfig{URL: cfg.NATS, Dir: cfg.Data, Region: cfg.Region, Sync: sync})
+	if cfg.ClusterListen != "" {
+		logger.Info().Str("node", cfg.Node).Str("cluster_listen", cfg.ClusterListen).Str("peers", cfg.ClusterPeers).
+			Msg("joining the cluster: the log opens once a majority of its nodes is up")
+	}
+	log, err := streams.OpenLog(ctx, streams.LogConfig{URL: cfg.NATS, Dir: cfg.Data, Region: cfg.Region, Sync: sync,
+		Node: cfg.Node, ClusterListen: cfg.ClusterListen, ClusterPeers: cfg.clusterPeers(), ClusterSecret: cfg.ClusterSecret})
 	if err != nil {
 		return err
 	}
@@ -168,6 +173,7 @@ func run(ctx context.Context, cfg Config, logger zerolog.Logger) error {
 	if cfg.Clock == "external" {
 		srv.External = streams.NewExternalClock(time.Now())
 	}
+	var leaderJobs []func(context.Context) // what runs on the region's leader only
 	if cfg.PG != "" {
 		store, err := history.Open(ctx, cfg.PG)
 		if err != nil {
@@ -180,11 +186,15 @@ func run(ctx context.Context, cfg Config, logger zerolog.Logger) error {
 			return float64(last - min(last, w.Position()))
 		})
 		srv.History, srv.Archive = store, store.Archive(log)
-		go w.Run(ctx)
-		go every(ctx, time.Hour, func(time.Time) {
-			if err := w.Maintain(ctx, cfg.PGRetain); err != nil && ctx.Err() == nil {
-				logger.Error().Err(err).Msg("history maintenance")
-			}
+		// One history for the cluster: its leader writes it (the writer's position
+		// commits with its rows, so a new leader carries on where the last stopped).
+		leaderJobs = append(leaderJobs, func(ctx context.Context) {
+			go every(ctx, time.Hour, func(time.Time) {
+				if err := w.Maintain(ctx, cfg.PGRetain); err != nil && ctx.Err() == nil {
+					logger.Error().Err(err).Msg("history maintenance")
+				}
+			})
+			_ = w.Run(ctx)
 		})
 	}
 
@@ -192,13 +202,25 @@ func run(ctx context.Context, cfg Config, logger zerolog.Logger) error {
 	defer stopLoop()
 	loopDone := make(chan error, 1)
 	go func() { loopDone <- loop.Run(loopCtx) }()
-	if srv.External == nil {
-		go every(ctx, time.Duration(float64(cfg.Tick)/cfg.TimeScale), func(time.Time) {
-			if _, err := log.Append(ctx, "", &dispatch.Tick{T: clock().UTC().Truncate(time.Millisecond)}); err != nil && ctx.Err() == nil {
+	leader := &streams.Leader{Log: log, Logger: logger, Lead: func(ctx context.Context, write func(context.Context, ...dispatch.Event) error) {
+		for _, job := range leaderJobs {
+			go job(ctx)
+		}
+		if srv.External != nil {
+			<-ctx.Done()
+			return
+		}
+		every(ctx, time.Duration(float64(cfg.Tick)/cfg.TimeScale), func(time.Time) {
+			if err := write(ctx, &dispatch.Tick{T: clock().UTC().Truncate(time.Millisecond)}); err != nil && ctx.Err() == nil {
 				logger.Error().Err(err).Msg("tick append failed")
 			}
 		})
-	}
+	}}
+	leadCtx, stopLeading := context.WithCancel(ctx)
+	leaderDone := make(chan struct{})
+	go func() { leader.Run(leadCtx); close(leaderDone) }()
+	defer func() { stopLeading(); <-leaderDone }() // gives the lease up on a clean stop
+	go log.Announce(ctx)
 	go every(ctx, time.Duration(float64(time.Second)/cfg.FrameRate), func(time.Time) { hub.FlushUnits() })
 
 	go srv.WatchCredentials(ctx)

@@ -1,0 +1,182 @@
+package streams
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// The nodes of a cluster: each running process keeps its name, and the regions it
+// serves, in a KV bucket whose keys expire when it stops renewing them; who leads each
+// region is in the lease bucket.
+
+// nodesBucket holds one key per running node.
+const nodesBucket = "commandd-nodes"
+
+// announceEvery is how often a node says it is up; its key lives three times that.
+const announceEvery = 2 * time.Second
+
+// Member is one node of the cluster as GET /api/v1/cluster shows it.
+type Member struct {
+	Name     string   `json:"name"`
+	Regions  []string `json:"regions"`
+	LeaderOf []string `json:"leader_of"`
+}
+
+// Announce keeps this node in the cluster's list until ctx ends, then takes it out.
+func (l *Log) Announce(ctx context.Context) {
+	var kv jetstream.KeyValue
+	body, _ := json.Marshal(struct {
+		Regions []string `json:"regions"`
+	}{[]string{l.region()}})
+	for {
+		if kv == nil {
+			try, cancel := context.WithTimeout(ctx, announceEvery)
+			kv, _ = l.bucket(try, jetstream.KeyValueConfig{Bucket: nodesBucket, TTL: 3 * announceEvery,
+				History: 1, Storage: jetstream.MemoryStorage, Replicas: l.replicas})
+			cancel()
+		}
+		if kv != nil {
+			try, cancel := context.WithTimeout(ctx, announceEvery)
+			_, _ = kv.Put(try, l.node, body) // a miss is made good by the next
+			cancel()
+		}
+		select {
+		case <-ctx.Done():
+			if kv != nil {
+				gone, cancel := context.WithTimeout(context.Background(), time.Second)
+				_ = kv.Delete(gone, l.node)
+				cancel()
+			}
+			return
+		case <-time.After(announceEvery):
+		}
+	}
+}
+
+// region is the log's region, from its stream's name.
+func (l *Log) region() string { return strings.TrimPrefix(l.stream, "events-") }
+
+// Members lists the cluster's running nodes and the regions each leads, by name.
+func (l *Log) Members(ctx context.Context) ([]Member, error) {
+	byName := map[string]*Member{}
+	member := func(name string) *Member {
+		if m := byName[name]; m != nil {
+			return m
+		}
+		m := &Member{Name: name, Regions: []string{}, LeaderOf: []string{}}
+		byName[name] = m
+		return m
+	}
+	err := l.eachKey(ctx, nodesBucket, func(key string, value []byte) {
+		var v struct {
+			Regions []string `json:"regions"`
+		}
+		_ = json.Unmarshal(value, &v)
+		m := member(key)
+		m.Regions = append(m.Regions, v.Regions...)
+	})
+	if err != nil {
+		return nil, err
+	}
+	err = l.eachKey(ctx, leaseBucket, func(key string, value []byte) {
+		if region, ok := strings.CutPrefix(key, "events-"); ok && len(value) > 0 {
+			m := member(string(value))
+			m.LeaderOf = append(m.LeaderOf, region)
+		}
+	})
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Member, 0, len(byName))
+	for _, m := range byName {
+		slices.Sort(m.Regions)
+		slices.Sort(m.LeaderOf)
+		out = append(out, *m)
+	}
+	slices.SortFunc(out, func(a, b Member) int { return strings.Compare(a.Name, b.Name) })
+	return out, nil
+}
+
+// eachKey calls fn with every live key of a KV bucket; a bucket not made yet has none.
+func (l *Log) eachKey(ctx context.Context, bucket string, fn func(key string, value []byte)) error {
+	kv, err := l.js.KeyValue(ctx, bucket)
+	if errors.Is(err, jetstream.ErrBucketNotFound) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("%s: %w", bucket, err)
+	}
+	keys, err := kv.ListKeys(ctx)
+	if err != nil {
+		return fmt.Errorf("%s keys: %w", bucket, err)
+	}
+	for key := range keys.Keys() {
+		e, err := kv.Get(ctx, key)
+		if errors.Is(err, jetstream.ErrKeyNotFound) {
+			continue // gone since listed
+		}
+		if err != nil {
+			return fmt.Errorf("%s %s: %w", bucket, key, err)
+		}
+		fn(key, e.Value())
+	}
+	return nil
+}
+
+// getCluster answers GET /api/v1/cluster: the running nodes and the regions each leads.
+func (s *Server) getCluster(r *http.Request, p Principal) (int, any, *Error) {
+	nodes, err := s.Log.Members(r.Context())
+	if err != nil {
+		return 0, nil, Errorf("unavailable", "", "the cluster's state is not readable now: %v", err)
+	}
+	return http.StatusOK, map[string]any{"nodes": nodes}, nil
+}
+
+// metaLeader: this process's embedded server leads its JetStream cluster (the one
+// that places streams and consumers).
+func (l *Log) metaLeader() bool {
+	return l.srv != nil && l.srv.JetStreamIsClustered() && l.srv.JetStreamIsLeader()
+}
+
+// handRaftLeadersOff moves the replication leadership of the log's stream and of the
+// lease bucket away from this process's NATS server when it has them. The region's
+// leader keeps them elsewhere so that its own death costs only the lease's TTL: a
+// JetStream stream whose replication leader dies takes NATS's election timeout (4 to
+// 9 s) to elect another, and takes no write meanwhile (Leader.Run).
+func (l *Log) handRaftLeadersOff(ctx context.Context) error {
+	if l.replicas < 2 {
+		return nil
+	}
+	self := l.nc.ConnectedServerName()
+	for _, name := range []string{l.stream, "KV_" + leaseBucket} {
+		s, err := l.js.Stream(ctx, name)
+		if err != nil {
+			return fmt.Errorf("stream %s: %w", name, err)
+		}
+		if c := s.CachedInfo().Cluster; c == nil || c.Leader != self {
+			continue
+		}
+		msg, err := l.nc.RequestWithContext(ctx, "$JS.API.STREAM.LEADER.STEPDOWN."+name, nil)
+		if err != nil {
+			return fmt.Errorf("stream %s: step down: %w", name, err)
+		}
+		var ans struct {
+			Success bool `json:"success"`
+			Error   *struct {
+				Description string `json:"description"`
+			} `json:"error"`
+		}
+		if err := json.Unmarshal(msg.Data, &ans); err != nil || !ans.Success {
+			return fmt.Errorf("stream %s: step down refused: %s", name, msg.Data)
+		}
+	}
+	return nil
+}
