@@ -67,6 +67,8 @@ type server struct {
 	logs *logBuffer
 	// client talks to it: over TLS, trusting its certificate, when it serves TLS.
 	client *http.Client
+	scheme string
+	addr   chan string // its address, once it serves
 }
 
 // logBuffer keeps what commandd writes to stderr; its reader goroutine writes while a
@@ -90,6 +92,15 @@ func (b *logBuffer) String() string {
 
 // start runs commandd on a free loopback port with data in dir and waits for /readyz.
 func start(t testing.TB, dir string, extra ...string) *server {
+	t.Helper()
+	s := spawn(t, dir, extra...)
+	s.awaitReady()
+	return s
+}
+
+// spawn runs commandd on a free loopback port with data in dir; awaitReady waits for
+// it (the nodes of a new cluster are all spawned before any is ready).
+func spawn(t testing.TB, dir string, extra ...string) *server {
 	t.Helper()
 	tokens := filepath.Join(dir, "test-tokens")
 	if _, err := os.Stat(tokens); err != nil {
@@ -120,7 +131,7 @@ func start(t testing.TB, dir string, extra ...string) *server {
 		s.client = &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
 		scheme = "https"
 	}
-	addr := make(chan string, 1)
+	s.addr = make(chan string, 1)
 	go func() {
 		sc := bufio.NewScanner(stderr)
 		for sc.Scan() {
@@ -131,15 +142,24 @@ func start(t testing.TB, dir string, extra ...string) *server {
 				Listen  string `json:"listen"`
 			}
 			if json.Unmarshal([]byte(line), &m) == nil && m.Message == "commandd serving" {
-				addr <- m.Listen
+				s.addr <- m.Listen
 			}
 		}
 	}()
+	s.scheme = scheme
+	t.Cleanup(func() { s.kill() })
+	return s
+}
+
+// awaitReady waits for the spawned commandd to serve and to answer /readyz.
+func (s *server) awaitReady() {
+	t := s.t
+	t.Helper()
 	select {
-	case a := <-addr:
-		s.base = scheme + "://" + a
-	case <-time.After(20 * time.Second):
-		cmd.Process.Kill()
+	case a := <-s.addr:
+		s.base = s.scheme + "://" + a
+	case <-time.After(40 * time.Second):
+		s.kill()
 		t.Fatalf("commandd did not start:\n%s", s.logs)
 	}
 	deadline := time.Now().Add(20 * time.Second)
@@ -156,8 +176,6 @@ func start(t testing.TB, dir string, extra ...string) *server {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	t.Cleanup(func() { s.kill() })
-	return s
 }
 
 // osmandPort is the address of the OsmAnd port (--osmand-listen), from the log.
