@@ -3,13 +3,13 @@ package streams
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/http"
 	"slices"
 	"strings"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 )
 
@@ -105,30 +105,41 @@ func (l *Log) Members(ctx context.Context) ([]Member, error) {
 	return out, nil
 }
 
-// eachKey calls fn with every live key of a KV bucket; a bucket not made yet has none.
+// eachKey calls fn with every live key of a KV bucket (none for a bucket not made
+// yet). It asks for the last message of every key at once with a direct get, which a
+// replica on this node answers: no consumer is made, so no JetStream leader need answer,
+// and a node that stopped answering (a peer paused or cut off) delays nothing.
 func (l *Log) eachKey(ctx context.Context, bucket string, fn func(key string, value []byte)) error {
-	kv, err := l.js.KeyValue(ctx, bucket)
-	if errors.Is(err, jetstream.ErrBucketNotFound) {
-		return nil
-	}
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	inbox := nats.NewInbox()
+	sub, err := l.nc.SubscribeSync(inbox)
 	if err != nil {
 		return fmt.Errorf("%s: %w", bucket, err)
 	}
-	keys, err := kv.ListKeys(ctx)
-	if err != nil {
-		return fmt.Errorf("%s keys: %w", bucket, err)
+	defer sub.Unsubscribe()
+	prefix := "$KV." + bucket + "."
+	req, _ := json.Marshal(map[string]any{"multi_last": []string{prefix + ">"}, "batch": 4096})
+	if err := l.nc.PublishRequest("$JS.API.DIRECT.GET.KV_"+bucket, inbox, req); err != nil {
+		return fmt.Errorf("%s: %w", bucket, err)
 	}
-	for key := range keys.Keys() {
-		e, err := kv.Get(ctx, key)
-		if errors.Is(err, jetstream.ErrKeyNotFound) {
-			continue // gone since listed
-		}
+	for {
+		msg, err := sub.NextMsgWithContext(ctx)
 		if err != nil {
-			return fmt.Errorf("%s %s: %w", bucket, key, err)
+			return fmt.Errorf("%s keys: %w", bucket, err)
 		}
-		fn(key, e.Value())
+		switch status := msg.Header.Get("Status"); status {
+		case "":
+		case "204", "404", "503": // the end of the batch; no keys; no such bucket
+			return nil
+		default:
+			return fmt.Errorf("%s keys: status %s %s", bucket, status, msg.Header.Get("Description"))
+		}
+		if op := msg.Header.Get("KV-Operation"); op == "DEL" || op == "PURGE" {
+			continue
+		}
+		fn(strings.TrimPrefix(msg.Header.Get("Nats-Subject"), prefix), msg.Data)
 	}
-	return nil
 }
 
 // getCluster answers GET /api/v1/cluster: the running nodes and the regions each leads.

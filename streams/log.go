@@ -242,6 +242,16 @@ func (l *Log) ensureStream(ctx context.Context, cfg LogConfig) (int, error) {
 	return sc.Replicas, nil
 }
 
+// closed: Close was called, or the connection to NATS is closed for good.
+func (l *Log) closed() bool {
+	select {
+	case <-l.stop:
+		return true
+	default:
+		return l.nc.IsClosed()
+	}
+}
+
 // Replicas is how many servers keep the log's stream.
 func (l *Log) Replicas() int { return l.replicas }
 
@@ -476,6 +486,9 @@ type fixCommit struct {
 // default 1 MiB payload limit.
 const maxFixMessage = 512 << 10
 
+// ErrUndecodable: a message of the log is not events; reading cannot go past it.
+var ErrUndecodable = errors.New("undecodable log message")
+
 // ErrLogClosed: the log was closed before the fixes were stored.
 var ErrLogClosed = errors.New("event log closed")
 
@@ -632,7 +645,7 @@ func (l *Log) Read(ctx context.Context, from uint64, fn func(seq uint64, t time.
 	return l.Messages(ctx, from, func(m Message) error {
 		events, err := dec.decode(m.Body)
 		if err != nil {
-			return fmt.Errorf("read %s at %d: %w", l.stream, m.Seq, err)
+			return fmt.Errorf("read %s at %d: %w: %w", l.stream, m.Seq, ErrUndecodable, err)
 		}
 		return fn(m.Seq, m.T, events)
 	})

@@ -97,6 +97,15 @@ func NewLoop(log *Log, cfg dispatch.Config, hub *Hub, dir string, snapEvery time
 // snapEvery and once more on the way out.
 func (l *Loop) Run(ctx context.Context) error {
 	tail, err := l.log.Last(ctx)
+	for err != nil && !l.log.closed() { // a cluster still electing its leaders answers late for a while
+		l.logger.Warn().Err(err).Msg("reading the log's end; trying again")
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(500 * time.Millisecond):
+		}
+		tail, err = l.log.Last(ctx)
+	}
 	if err != nil {
 		return err
 	}
@@ -108,7 +117,7 @@ func (l *Loop) Run(ctx context.Context) error {
 	lastSnap := time.Now()
 	var writers sync.WaitGroup
 	var writing atomic.Bool
-	err = l.log.Read(ctx, l.applied+1, func(seq uint64, _ time.Time, events []dispatch.Event) error {
+	read := func(seq uint64, _ time.Time, events []dispatch.Event) error {
 		l.apply(seq, events)
 		if seq == tail {
 			close(l.caught)
@@ -129,7 +138,20 @@ func (l *Loop) Run(ctx context.Context) error {
 			})
 		}
 		return nil
-	})
+	}
+	// A read that fails for another reason than a message it cannot decode (a node of
+	// the cluster gone, its consumer with it) goes on from the next message.
+	for {
+		err = l.log.Read(ctx, l.applied+1, read)
+		if ctx.Err() != nil || errors.Is(err, ErrUndecodable) || l.log.closed() {
+			break
+		}
+		l.logger.Warn().Err(err).Uint64("seq", l.applied).Msg("reading the log; going on from where it stopped")
+		select {
+		case <-ctx.Done():
+		case <-time.After(500 * time.Millisecond):
+		}
+	}
 	writers.Wait()
 	if serr := l.Snapshot(); serr != nil {
 		l.logger.Error().Err(serr).Msg("final snapshot failed")

@@ -240,11 +240,31 @@ func TestClusterFailover(t *testing.T) {
 	for round := range rounds {
 		time.Sleep(2 * time.Second) // load on a settled cluster
 		dead := byName(leader)
+		var wall *socket
+		var seen float64
+		if round == 0 { // a wall on the leader, which will move to another node
+			wall = dead.s.subscribe(tokOperator, `{"type":"subscribe","view":"wall"}`)
+			wall.expect("snapshot", nil)
+			seen = wall.expect("incident", nil)["seq"].(float64)
+		}
 		killed := time.Now()
 		dead.s.kill()
 		next, took := awaitLeader(t, others(leader), leader, killed, 20*time.Second)
 		failovers = append(failovers, took)
 		t.Logf("round %d: killed %s, %s leads after %s", round, leader, next, took.Round(time.Millisecond))
+		if wall != nil {
+			// It resumes on another node from the last frame it saw: the frames it missed,
+			// no snapshot, for every node applies the same log under the same positions.
+			moved := byName(next).s.subscribe(tokOperator, fmt.Sprintf(`{"type":"subscribe","view":"wall","seq":%d}`, int64(seen)))
+			moved.conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+			var first map[string]any
+			if err := moved.conn.ReadJSON(&first); err != nil {
+				t.Fatalf("the wall resuming on %s: %v", next, err)
+			}
+			if first["type"] == "snapshot" || first["seq"].(float64) <= seen {
+				t.Errorf("the wall resuming on %s from seq %d got %v %v first, want a frame it missed", next, int64(seen), first["type"], first["seq"])
+			}
+		}
 		restarted := spawn(t, dead.dir, dead.args...)
 		restarted.awaitReady()
 		mu.Lock()
