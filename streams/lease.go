@@ -12,13 +12,15 @@ import (
 )
 
 // Leadership of a region. One process leads a region's engine: it holds the region's
-// key in a JetStream KV bucket whose keys expire after the lease's TTL, takes it with a
-// create (which fails while another holds it) and keeps it with compare-and-swap
-// updates on the revision it last wrote (which fail once it expired and another took
-// it). The lease alone cannot stop a leader that has not yet noticed it lost it (a
-// process paused past its TTL), so what only the leader writes goes to the region's
-// lead subject with the last sequence it knows there: the first write of a new leader
-// moves that sequence, and every later write of the old one is refused (fencing).
+// key in a JetStream KV bucket, takes it with a create (which fails while another
+// holds it) and keeps it with compare-and-swap updates on the revision it last wrote.
+// Another process takes it over with a compare-and-swap once it has seen the revision
+// stand still for the lease's TTL on its own clock; the bucket's keys also expire after
+// twice the TTL. The lease alone cannot stop a leader that has not yet noticed it lost
+// it (a process paused past its TTL), so what only the leader writes goes to the
+// region's lead subject with the last sequence it knows there: the first write of a
+// new leader moves that sequence, and every later write of the old one is refused
+// (fencing).
 
 // leaseBucket holds every region's lease.
 const leaseBucket = "commandd-leases"
