@@ -181,9 +181,6 @@ func (l *Log) handRaftLeadersOff(ctx context.Context) error {
 		}
 		var ans struct {
 			Success bool `json:"success"`
-			Error   *struct {
-				Description string `json:"description"`
-			} `json:"error"`
 		}
 		if err := json.Unmarshal(msg.Data, &ans); err != nil || !ans.Success {
 			return fmt.Errorf("stream %s: step down refused: %s", name, msg.Data)

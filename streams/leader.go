@@ -93,7 +93,6 @@ func (ld *Leader) lead(ctx context.Context, lease *Lease, ttl time.Duration) err
 		_ = lease.Release(release)
 	}()
 	term, end := context.WithCancelCause(ctx)
-	defer end(nil)
 	var mu sync.Mutex
 	write := func(c context.Context, events ...dispatch.Event) error {
 		mu.Lock()

